@@ -1,0 +1,276 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using UdpSessions.Internal;
+
+namespace UdpSessions.Engines;
+
+/// <summary>
+/// One I/O thread and the sessions it owns. Everything that touches a session's receive side, its timer and its
+/// teardown runs here, which is why none of it needs a lock. Other threads reach a session's loop through the command
+/// queue: a close request, or a datagram that arrived on another socket (the listener, or a new session socket in its
+/// bind-to-connect window) and is copied over.
+/// </summary>
+internal abstract class IoLoop
+{
+    private readonly ConcurrentQueue<LoopCommand> _commands = new();
+    private readonly Action<Session> _expire;
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    protected IoLoop(UdpEngine engine, int index)
+    {
+        Engine = engine;
+        Index = index;
+        Now = Environment.TickCount64;
+        Wheel = engine.Options.IdleTimeout == Timeout.InfiniteTimeSpan ? null : new TimerWheel(engine.Options.IdleTimeout, Now);
+        _expire = session => TearDown(session, SessionCloseReason.IdleTimeout);
+        _thread = new Thread(Run) { IsBackground = true, Name = $"udps-io-{index}" };
+    }
+
+    public UdpEngine Engine { get; }
+
+    public int Index { get; }
+
+    public LoopCounters Counters { get; } = new();
+
+    /// <summary>Milliseconds (Environment.TickCount64) as of the loop's last wake-up; cheaper than a clock read per datagram.</summary>
+    public long Now { get; protected set; }
+
+    /// <summary>Completes when the loop's thread has left its I/O loop.</summary>
+    public Task Stopped => _stopped.Task;
+
+    protected TimerWheel? Wheel { get; }
+
+    protected SessionHandler Handler => Engine.Handler;
+
+    protected int MaxDatagramSize => Engine.Options.MaxDatagramSize;
+
+    public void Start() => _thread.Start();
+
+    public void PostClose(Session session)
+    {
+        _commands.Enqueue(new LoopCommand(session, null, 0));
+        Wake();
+    }
+
+    /// <summary>Hands a datagram read on another thread to this loop, which delivers it in arrival order of the queue.</summary>
+    public void PostDatagram(Session session, ReadOnlySpan<byte> datagram)
+    {
+        byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, datagram.Length));
+        datagram.CopyTo(copy);
+        _commands.Enqueue(new LoopCommand(session, copy, datagram.Length));
+        Wake();
+    }
+
+    /// <summary>Called on the stopping thread after this loop's thread has ended: drops what is queued, closes what it owned.</summary>
+    public void CloseAllAfterStop()
+    {
+        RunCommands();
+        foreach (Session session in Engine.Registry.Snapshot())
+        {
+            if (session.Home == this)
+            {
+                TearDown(session, SessionCloseReason.ServerShutdown);
+            }
+        }
+
+        RunCommands();
+    }
+
+    /// <summary>Interrupts the loop's wait so that it sees new commands or the stop flag.</summary>
+    public abstract void Wake();
+
+    /// <summary>The loop proper: wait, read, <see cref="RunCommands"/>, <see cref="AdvanceTimers"/>, until the engine stops.</summary>
+    protected abstract void RunIo();
+
+    /// <summary>Removes the session's socket from the loop's wait set (before the socket is closed).</summary>
+    protected abstract void UnregisterSocket(Session session);
+
+    /// <summary>Adds a new session's socket to the loop's wait set.</summary>
+    protected abstract void RegisterSocket(Session session);
+
+    protected void RunCommands()
+    {
+        while (_commands.TryDequeue(out LoopCommand command))
+        {
+            if (command.Datagram is null)
+            {
+                TearDown(command.Session, command.Session.PendingCloseReason);
+                continue;
+            }
+
+            Deliver(command.Session, command.Datagram.AsSpan(0, command.Length));
+            ArrayPool<byte>.Shared.Return(command.Datagram);
+        }
+    }
+
+    protected void AdvanceTimers() => Wheel?.Advance(Now, _expire);
+
+    protected int WaitTimeoutMilliseconds() => Wheel?.MillisecondsUntilNextTick(Now) ?? -1;
+
+    /// <summary>Hands a datagram to the application, isolating it from the application's exceptions.</summary>
+    protected void Deliver(Session session, ReadOnlySpan<byte> datagram)
+    {
+        if (!session.IsOpen)
+        {
+            Counters.Dropped[(int)DropReason.SessionClosed]++;
+            return;
+        }
+
+        session.LastActivity = Now;
+        bool accepted;
+        try
+        {
+            accepted = Handler.Deliver(session, datagram);
+        }
+        catch (Exception exception)
+        {
+            Counters.DatagramsDelivered++;
+            HandlerFailed(session, nameof(SessionHandler.OnDatagram), exception);
+            return;
+        }
+
+        if (accepted)
+        {
+            Counters.DatagramsDelivered++;
+        }
+        else
+        {
+            Counters.Dropped[(int)DropReason.ReceiveQueueFull]++;
+        }
+    }
+
+    /// <summary>
+    /// Routes a datagram that came in on a shared socket (the listener, or a stray on a new session socket): to its
+    /// session if the peer has one, otherwise it accepts the peer as a new session.
+    /// </summary>
+    protected void RouteByAddress(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> datagram, bool fromListener)
+    {
+        if (Engine.Registry.TryFind(peer, out Session? session))
+        {
+            if (fromListener && session.HasOwnSocket)
+            {
+                Counters.ListenerLateDatagrams++;
+            }
+
+            DeliverHereOrAtHome(session, datagram);
+            return;
+        }
+
+        Accept(peer, local, datagram);
+    }
+
+    private void DeliverHereOrAtHome(Session session, ReadOnlySpan<byte> datagram)
+    {
+        if (session.Home == this)
+        {
+            Deliver(session, datagram);
+        }
+        else
+        {
+            session.Home.PostDatagram(session, datagram);
+        }
+    }
+
+    /// <summary>
+    /// Accepts a new peer. The session enters the address map before its socket exists, so that its datagrams still
+    /// queued on the listener, read meanwhile by other loops, find it and are handed here; this loop delivers the
+    /// first datagram before any of them.
+    /// </summary>
+    private void Accept(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> firstDatagram)
+    {
+        var session = new Session(this, peer, local);
+        switch (Engine.Registry.TryAdd(session, out Session? existing))
+        {
+            case SessionRegistry.AddResult.LimitReached:
+                Counters.Dropped[(int)DropReason.SessionLimit]++;
+                return;
+            case SessionRegistry.AddResult.Exists:
+                DeliverHereOrAtHome(existing!, firstDatagram);
+                return;
+        }
+
+        Counters.SessionsAccepted++;
+        if (!Engine.TryAttachSocket(session))
+        {
+            Counters.SessionsWithoutSocket++;
+        }
+
+        Wheel?.Schedule(session);
+        try
+        {
+            Handler.OnSessionAccepted(session);
+        }
+        catch (Exception exception)
+        {
+            HandlerFailed(session, nameof(SessionHandler.OnSessionAccepted), exception);
+        }
+
+        Deliver(session, firstDatagram);
+        if (session.Socket is not null)
+        {
+            RegisterSocket(session);
+        }
+    }
+
+    /// <summary>Ends a session on its home loop: map, timer, socket, counters, then the application's callback.</summary>
+    protected void TearDown(Session session, SessionCloseReason reason)
+    {
+        if (!session.MarkClosed(reason))
+        {
+            return;
+        }
+
+        reason = session.PendingCloseReason;
+        Wheel?.Remove(session);
+        Engine.Registry.Remove(session);
+        if (session.Socket is not null)
+        {
+            UnregisterSocket(session);
+            Engine.ReleaseSocket(session);
+        }
+
+        Counters.Closed[(int)reason]++;
+        try
+        {
+            Handler.OnSessionClosed(session, reason);
+        }
+        catch (Exception exception)
+        {
+            Counters.HandlerErrors++;
+            Log.HandlerFailed(Engine.Logger, nameof(SessionHandler.OnSessionClosed), session.Id, session.RemoteEndPoint, exception);
+        }
+    }
+
+    protected void HandlerFailed(Session session, string callback, Exception exception)
+    {
+        Counters.HandlerErrors++;
+        Log.HandlerFailed(Engine.Logger, callback, session.Id, session.RemoteEndPoint, exception);
+        session.RequestClose(SessionCloseReason.Error);
+    }
+
+    protected void SocketFailed(string operation, int errno)
+    {
+        Counters.SocketErrors++;
+        Log.SocketError(Engine.Logger, operation, errno);
+    }
+
+    private void Run()
+    {
+        try
+        {
+            RunIo();
+        }
+        catch (Exception exception)
+        {
+            Log.LoopFailed(Engine.Logger, Index, exception);
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    private readonly record struct LoopCommand(Session Session, byte[]? Datagram, int Length);
+}

@@ -1,0 +1,55 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using UdpSessions.Interop.Linux;
+using UdpSessions.Internal;
+using static UdpSessions.Interop.Linux.SocketConstants;
+
+namespace UdpSessions.Engines.Linux;
+
+/// <summary>Socket set-up calls with errno results, shared by the listener and session sockets.</summary>
+internal static unsafe class LinuxSocket
+{
+    /// <summary>A non-blocking, close-on-exec UDP socket, or null with <paramref name="errno"/> set.</summary>
+    public static SafeFdHandle? Create(bool ipv6, out int errno)
+    {
+        int fd = Libc.Socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return fd < 0 ? null : new SafeFdHandle(fd);
+    }
+
+    public static int SetOption(SafeFdHandle socket, int level, int name, int value) =>
+        Libc.SetSockOpt(socket, level, name, &value, sizeof(int)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    public static int Bind(SafeFdHandle socket, in PeerAddress address)
+    {
+        byte* sockaddr = stackalloc byte[PeerAddress.SockAddrV6Length];
+        int length = address.WriteLinuxSockAddr(new Span<byte>(sockaddr, PeerAddress.SockAddrV6Length));
+        return Libc.Bind(socket, sockaddr, (uint)length) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    public static int Connect(SafeFdHandle socket, in PeerAddress address)
+    {
+        byte* sockaddr = stackalloc byte[PeerAddress.SockAddrV6Length];
+        int length = address.WriteLinuxSockAddr(new Span<byte>(sockaddr, PeerAddress.SockAddrV6Length));
+        return Libc.Connect(socket, sockaddr, (uint)length) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    public static PeerAddress GetLocalAddress(SafeFdHandle socket)
+    {
+        byte* sockaddr = stackalloc byte[128];
+        uint length = 128;
+        if (Libc.GetSockName(socket, sockaddr, &length) != 0)
+        {
+            throw new SocketException(Marshal.GetLastPInvokeError());
+        }
+
+        return PeerAddress.FromLinuxSockAddr(new ReadOnlySpan<byte>(sockaddr, (int)length));
+    }
+
+    /// <summary>Sets the buffer sizes that are configured (0 keeps the kernel default).</summary>
+    public static int SetBufferSizes(SafeFdHandle socket, int receiveBufferSize, int sendBufferSize)
+    {
+        int errno = receiveBufferSize > 0 ? SetOption(socket, SOL_SOCKET, SO_RCVBUF, receiveBufferSize) : 0;
+        return errno != 0 ? errno : sendBufferSize > 0 ? SetOption(socket, SOL_SOCKET, SO_SNDBUF, sendBufferSize) : 0;
+    }
+}

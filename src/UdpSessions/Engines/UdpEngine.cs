@@ -1,0 +1,174 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using UdpSessions.Internal;
+
+namespace UdpSessions.Engines;
+
+/// <summary>What an engine does beyond the shared session logic of <see cref="IoLoop"/>: sockets, sends, start and stop.</summary>
+internal abstract class UdpEngine
+{
+    private int _ownSockets;
+    private volatile bool _stopping;
+
+    protected UdpEngine(SessionServerOptions options, SessionHandler handler, ILogger logger)
+    {
+        Options = options;
+        Handler = handler;
+        Logger = logger;
+        Registry = new SessionRegistry(options.MaxSessions);
+    }
+
+    public SessionServerOptions Options { get; }
+
+    public SessionHandler Handler { get; }
+
+    public ILogger Logger { get; }
+
+    public SessionRegistry Registry { get; }
+
+    public SendCounters SendCounters { get; } = new();
+
+    public bool Stopping => _stopping;
+
+    public abstract IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Engine and mode, for logs and the CLI.</summary>
+    public abstract string Description { get; }
+
+    public abstract IReadOnlyList<IoLoop> Loops { get; }
+
+    /// <summary>Sessions that have a socket of their own right now.</summary>
+    public int OwnSocketCount => Volatile.Read(ref _ownSockets);
+
+    /// <summary>Binds the listener and starts the I/O threads.</summary>
+    public abstract void Start();
+
+    /// <summary>Stops the I/O threads, closes every session (ServerShutdown) and releases every socket.</summary>
+    public async Task StopAsync()
+    {
+        _stopping = true;
+        foreach (IoLoop loop in Loops)
+        {
+            loop.Wake();
+        }
+
+        await Task.WhenAll(Loops.Select(loop => loop.Stopped)).ConfigureAwait(false);
+        foreach (IoLoop loop in Loops)
+        {
+            loop.CloseAllAfterStop();
+        }
+
+        ReleaseListener();
+        Log.Stopped(Logger, LocalEndPoint);
+    }
+
+    public ServerStatistics GetStatistics() => new(Loops.Select(loop => loop.Counters), SendCounters, Registry.ActiveCount);
+
+    /// <summary>
+    /// Gives a new session a connected socket of its own unless the socket budget is spent or the system has no fd
+    /// to spare; false means the session is served through the listener.
+    /// </summary>
+    public bool TryAttachSocket(Session session)
+    {
+        int? budget = Options.SocketBudget;
+        if (Interlocked.Increment(ref _ownSockets) > (budget ?? int.MaxValue) || !TryCreateSessionSocket(session))
+        {
+            Interlocked.Decrement(ref _ownSockets);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Closes a session's own socket (after the loop unregistered it).</summary>
+    public void ReleaseSocket(Session session)
+    {
+        session.Socket!.Dispose();
+        Interlocked.Decrement(ref _ownSockets);
+    }
+
+    public bool Send(Session session, ReadOnlySpan<byte> datagram)
+    {
+        switch (TrySend(session, datagram))
+        {
+            case SendStatus.Sent:
+                return true;
+            case SendStatus.WouldBlock:
+                Interlocked.Increment(ref SendCounters.DroppedSendBufferFull);
+                return false;
+            case SendStatus.Failed:
+                Interlocked.Increment(ref SendCounters.Failed);
+                return false;
+            default:
+                Interlocked.Increment(ref SendCounters.DroppedSessionClosed);
+                return false;
+        }
+    }
+
+    /// <summary>One send attempt, counted when it succeeds; the caller decides what a refusal means.</summary>
+    public SendStatus TrySend(Session session, ReadOnlySpan<byte> datagram)
+    {
+        if (datagram.Length > SessionServerOptions.MaxUdpPayload)
+        {
+            throw new ArgumentException(
+                $"A UDP datagram holds at most {SessionServerOptions.MaxUdpPayload} bytes; this one has {datagram.Length}.", nameof(datagram));
+        }
+
+        if (!session.IsOpen)
+        {
+            return SendStatus.Closed;
+        }
+
+        SendStatus status;
+        try
+        {
+            status = SendCore(session, datagram);
+        }
+        catch (ObjectDisposedException)
+        {
+            return SendStatus.Closed; // the session's socket was closed by its loop while we were sending
+        }
+
+        if (status == SendStatus.Sent)
+        {
+            Interlocked.Increment(ref SendCounters.DatagramsSent);
+            Interlocked.Add(ref SendCounters.BytesSent, datagram.Length);
+        }
+        else if (status == SendStatus.PeerUnreachable)
+        {
+            session.RequestClose(SessionCloseReason.PeerUnreachable);
+            return SendStatus.Closed;
+        }
+
+        return status;
+    }
+
+    /// <summary>Waits (off the I/O threads) until the session's socket may take a datagram again, or the token fires.</summary>
+    public async ValueTask WaitUntilWritableAsync(Session session, CancellationToken cancellationToken)
+    {
+        while (session.IsOpen && !await Task.Run(() => PollWritable(session, 50), cancellationToken).ConfigureAwait(false))
+        {
+        }
+    }
+
+    protected abstract bool TryCreateSessionSocket(Session session);
+
+    protected abstract SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram);
+
+    /// <summary>Blocks up to <paramref name="timeoutMilliseconds"/> until the session's socket is writable.</summary>
+    protected abstract bool PollWritable(Session session, int timeoutMilliseconds);
+
+    protected abstract void ReleaseListener();
+
+    protected static ArgumentException DatagramTooLarge(int length) =>
+        new($"The datagram ({length} bytes) is larger than this path can send (EMSGSIZE).");
+}
+
+internal enum SendStatus
+{
+    Sent,
+    WouldBlock,
+    Closed,
+    PeerUnreachable,
+    Failed,
+}

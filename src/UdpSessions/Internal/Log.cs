@@ -1,0 +1,26 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace UdpSessions.Internal;
+
+/// <summary>Every log line of the library. Nothing is logged per datagram.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "UdpSessions listening on {EndPoint} ({Engine}, {Threads} I/O threads, {Mode})")]
+    public static partial void Started(ILogger logger, IPEndPoint endPoint, string engine, int threads, string mode);
+
+    [LoggerMessage(2, LogLevel.Information, "UdpSessions on {EndPoint} stopped")]
+    public static partial void Stopped(ILogger logger, IPEndPoint endPoint);
+
+    [LoggerMessage(3, LogLevel.Error, "Handler {Callback} threw for session {SessionId} ({Remote}); the session is closed")]
+    public static partial void HandlerFailed(ILogger logger, string callback, long sessionId, IPEndPoint remote, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Warning, "No socket for a new session (errno {Errno}); sessions are served through the listener until sockets are available again")]
+    public static partial void SessionSocketUnavailable(ILogger logger, int errno);
+
+    [LoggerMessage(5, LogLevel.Warning, "{Operation} failed with errno {Errno}")]
+    public static partial void SocketError(ILogger logger, string operation, int errno);
+
+    [LoggerMessage(6, LogLevel.Error, "I/O loop {Loop} failed; its sessions are closed")]
+    public static partial void LoopFailed(ILogger logger, int loop, Exception exception);
+}

@@ -1,0 +1,30 @@
+namespace UdpSessions.Internal;
+
+/// <summary>
+/// Counters of one I/O loop. Only that loop's thread writes them (plain increments, no interlocked traffic on the
+/// receive path); readers sum all loops and may see values a few microseconds old.
+/// </summary>
+internal sealed class LoopCounters
+{
+    public long DatagramsReceived;
+    public long BytesReceived;
+    public long DatagramsDelivered;
+    public long SessionsAccepted;
+    public long HandlerErrors;
+    public long StraysRerouted;
+    public long ListenerLateDatagrams;
+    public long SessionsWithoutSocket;
+    public long SocketErrors;
+    public readonly long[] Dropped = new long[Enum.GetValues<DropReason>().Length];
+    public readonly long[] Closed = new long[Enum.GetValues<SessionCloseReason>().Length + 1];
+}
+
+/// <summary>Counters written by application threads (sends), updated with interlocked adds.</summary>
+internal sealed class SendCounters
+{
+    public long DatagramsSent;
+    public long BytesSent;
+    public long DroppedSendBufferFull;
+    public long DroppedSessionClosed;
+    public long Failed;
+}

@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+
+namespace UdpSessions.Internal;
+
+/// <summary>
+/// The sessions of one server: the address map (used for the listener's traffic, the accept race and sessions
+/// without a socket), the slot table (used for epoll events) and the session count against the limit.
+/// </summary>
+internal sealed class SessionRegistry(int maxSessions)
+{
+    private readonly ConcurrentDictionary<PeerAddress, Session> _byPeer = new();
+    private int _active;
+
+    public SessionTable Table { get; } = new(maxSessions);
+
+    public int ActiveCount => Volatile.Read(ref _active);
+
+    public bool TryFind(in PeerAddress peer, out Session session) => _byPeer.TryGetValue(peer, out session!);
+
+    /// <summary>
+    /// Adds a new session for its peer unless the limit is reached or another I/O thread accepted the same peer first
+    /// (then <paramref name="existing"/> is that session).
+    /// </summary>
+    public AddResult TryAdd(Session session, out Session? existing)
+    {
+        if (Interlocked.Increment(ref _active) > maxSessions)
+        {
+            Interlocked.Decrement(ref _active);
+            existing = null;
+            return AddResult.LimitReached;
+        }
+
+        if (!_byPeer.TryAdd(session.Peer, session))
+        {
+            Interlocked.Decrement(ref _active);
+            return _byPeer.TryGetValue(session.Peer, out existing) ? AddResult.Exists : TryAdd(session, out existing);
+        }
+
+        existing = null;
+        Table.Add(session);
+        return AddResult.Added;
+    }
+
+    public void Remove(Session session)
+    {
+        _byPeer.TryRemove(new KeyValuePair<PeerAddress, Session>(session.Peer, session));
+        Table.Remove(session);
+        Interlocked.Decrement(ref _active);
+    }
+
+    public Session[] Snapshot() => [.. _byPeer.Values];
+
+    public enum AddResult
+    {
+        Added,
+        Exists,
+        LimitReached,
+    }
+}

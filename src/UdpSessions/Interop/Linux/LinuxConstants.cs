@@ -1,0 +1,59 @@
+namespace UdpSessions.Interop.Linux;
+
+/// <summary>Values from the Linux UAPI headers (identical on x86-64 and arm64).</summary>
+internal static class Errno
+{
+    public const int EINTR = 4;
+    public const int EAGAIN = 11;
+    public const int ENOMEM = 12;
+    public const int EINVAL = 22;
+    public const int ENFILE = 23;
+    public const int EMFILE = 24;
+    public const int EMSGSIZE = 90;
+    public const int ENOBUFS = 105;
+    public const int ECONNREFUSED = 111;
+
+    /// <summary>The errors that mean "no fd or memory for another socket now": serve the session without one.</summary>
+    public static bool IsResourceExhaustion(int errno) => errno is EMFILE or ENFILE or ENOBUFS or ENOMEM;
+}
+
+internal static class SocketConstants
+{
+    public const int AF_INET = 2;
+    public const int AF_INET6 = 10;
+    public const int SOCK_DGRAM = 2;
+    public const int SOCK_NONBLOCK = 0x800;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SOL_SOCKET = 1;
+    public const int SO_REUSEADDR = 2;
+    public const int SO_SNDBUF = 7;
+    public const int SO_RCVBUF = 8;
+    public const int IPPROTO_IP = 0;
+    public const int IP_PKTINFO = 8;
+    public const int IPPROTO_IPV6 = 41;
+    public const int IPV6_V6ONLY = 26;
+    public const int IPV6_RECVPKTINFO = 49;
+    public const int IPV6_PKTINFO = 50;
+    public const int MSG_PEEK = 0x2;
+    public const int MSG_TRUNC = 0x20;
+    public const int MSG_DONTWAIT = 0x40;
+    public const int MSG_NOSIGNAL = 0x4000;
+}
+
+internal static class EpollConstants
+{
+    public const uint EPOLLIN = 0x001;
+    public const uint EPOLLOUT = 0x004;
+    public const uint EPOLLERR = 0x008;
+    public const uint EPOLLHUP = 0x010;
+    public const uint EPOLLEXCLUSIVE = 1u << 28;
+    public const uint EPOLLONESHOT = 1u << 30;
+    public const uint EPOLLET = 1u << 31;
+    public const int EPOLL_CTL_ADD = 1;
+    public const int EPOLL_CTL_DEL = 2;
+    public const int EPOLL_CTL_MOD = 3;
+    public const int EPOLL_CLOEXEC = 0x80000;
+    public const int EFD_NONBLOCK = 0x800;
+    public const int EFD_CLOEXEC = 0x80000;
+    public const short POLLOUT = 0x004;
+}

@@ -1,0 +1,24 @@
+using System.Runtime.InteropServices;
+
+namespace UdpSessions.Interop.Linux;
+
+/// <summary>
+/// Owns a Linux file descriptor. Native calls take the handle, not the number, so the runtime's reference count keeps
+/// a descriptor that one thread is reading from being closed (and its number reused) by another.
+/// </summary>
+internal sealed class SafeFdHandle : SafeHandle
+{
+    public SafeFdHandle()
+        : base(invalidHandleValue: -1, ownsHandle: true)
+    {
+    }
+
+    public SafeFdHandle(int fd)
+        : base(invalidHandleValue: -1, ownsHandle: true) => SetHandle(fd);
+
+    public override bool IsInvalid => handle == -1;
+
+    public int Fd => (int)handle;
+
+    protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
+}

@@ -1,0 +1,111 @@
+using UdpSessions.Internal;
+
+namespace UdpSessions;
+
+/// <summary>
+/// A snapshot of a server's counters. Every datagram read from a socket is either delivered or dropped with a cause:
+/// <c>DatagramsReceived == DatagramsDelivered + sum of GetDropped(reason)</c> once the server is quiet.
+/// </summary>
+public sealed class ServerStatistics
+{
+    private readonly long[] _dropped;
+    private readonly long[] _closed;
+
+    internal ServerStatistics(IEnumerable<LoopCounters> loops, SendCounters sends, int activeSessions)
+    {
+        _dropped = new long[Enum.GetValues<DropReason>().Length];
+        _closed = new long[Enum.GetValues<SessionCloseReason>().Length + 1];
+        ActiveSessions = activeSessions;
+        foreach (LoopCounters c in loops)
+        {
+            DatagramsReceived += Volatile.Read(ref c.DatagramsReceived);
+            BytesReceived += Volatile.Read(ref c.BytesReceived);
+            DatagramsDelivered += Volatile.Read(ref c.DatagramsDelivered);
+            SessionsAccepted += Volatile.Read(ref c.SessionsAccepted);
+            HandlerErrors += Volatile.Read(ref c.HandlerErrors);
+            StraysRerouted += Volatile.Read(ref c.StraysRerouted);
+            ListenerLateDatagrams += Volatile.Read(ref c.ListenerLateDatagrams);
+            SessionsWithoutSocket += Volatile.Read(ref c.SessionsWithoutSocket);
+            SocketErrors += Volatile.Read(ref c.SocketErrors);
+            Add(_dropped, c.Dropped);
+            Add(_closed, c.Closed);
+        }
+
+        DatagramsSent = Volatile.Read(ref sends.DatagramsSent);
+        BytesSent = Volatile.Read(ref sends.BytesSent);
+        SendsDroppedBufferFull = Volatile.Read(ref sends.DroppedSendBufferFull);
+        SendsDroppedSessionClosed = Volatile.Read(ref sends.DroppedSessionClosed);
+        SendsFailed = Volatile.Read(ref sends.Failed);
+    }
+
+    /// <summary>Sessions open now.</summary>
+    public int ActiveSessions { get; }
+
+    /// <summary>Sessions accepted since start.</summary>
+    public long SessionsAccepted { get; }
+
+    /// <summary>Sessions closed since start, all reasons.</summary>
+    public long SessionsClosed => _closed.Sum();
+
+    /// <summary>Datagrams read from any socket of the server.</summary>
+    public long DatagramsReceived { get; }
+
+    /// <summary>Payload bytes of <see cref="DatagramsReceived"/>.</summary>
+    public long BytesReceived { get; }
+
+    /// <summary>Datagrams handed to the application (callback invoked, or queued for <c>ReceiveAsync</c>).</summary>
+    public long DatagramsDelivered { get; }
+
+    /// <summary>Datagrams received but not delivered, all causes.</summary>
+    public long DatagramsDropped => _dropped.Sum();
+
+    /// <summary>Datagrams sent to peers.</summary>
+    public long DatagramsSent { get; }
+
+    /// <summary>Payload bytes of <see cref="DatagramsSent"/>.</summary>
+    public long BytesSent { get; }
+
+    /// <summary>Sends refused because the socket's send buffer was full (EAGAIN/ENOBUFS).</summary>
+    public long SendsDroppedBufferFull { get; }
+
+    /// <summary>Sends refused because the session was closed.</summary>
+    public long SendsDroppedSessionClosed { get; }
+
+    /// <summary>Sends that failed with another socket error (each is logged).</summary>
+    public long SendsFailed { get; }
+
+    /// <summary>Exceptions thrown by application callbacks (each closed its session).</summary>
+    public long HandlerErrors { get; }
+
+    /// <summary>Datagrams of other peers that landed on a new session socket in its bind-to-connect window and were re-routed.</summary>
+    public long StraysRerouted { get; }
+
+    /// <summary>Datagrams of a session with its own socket that were still queued on the listener and were routed to it.</summary>
+    public long ListenerLateDatagrams { get; }
+
+    /// <summary>Sessions accepted without a socket of their own (socket budget or fd limit), served through the listener.</summary>
+    public long SessionsWithoutSocket { get; }
+
+    /// <summary>Unexpected socket errors (each is logged).</summary>
+    public long SocketErrors { get; }
+
+    /// <summary>Datagrams dropped for <paramref name="reason"/>.</summary>
+    public long GetDropped(DropReason reason) => _dropped[(int)reason];
+
+    /// <summary>Sessions closed for <paramref name="reason"/>.</summary>
+    public long GetClosed(SessionCloseReason reason) => _closed[(int)reason];
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"active={ActiveSessions} accepted={SessionsAccepted} closed={SessionsClosed} received={DatagramsReceived} " +
+        $"delivered={DatagramsDelivered} dropped={DatagramsDropped} sent={DatagramsSent} strays={StraysRerouted} " +
+        $"late={ListenerLateDatagrams} withoutSocket={SessionsWithoutSocket} handlerErrors={HandlerErrors}";
+
+    private static void Add(long[] total, long[] part)
+    {
+        for (int i = 0; i < total.Length; i++)
+        {
+            total[i] += Volatile.Read(ref part[i]);
+        }
+    }
+}

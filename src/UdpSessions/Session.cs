@@ -1,0 +1,138 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using UdpSessions.Engines;
+using UdpSessions.Internal;
+
+namespace UdpSessions;
+
+/// <summary>
+/// One peer of a <see cref="SessionServer"/>, accepted on its first datagram the way a TCP listener accepts a
+/// connection. Sending is thread-safe; callbacks for one session never run concurrently.
+/// </summary>
+public sealed partial class Session : IAsyncDisposable
+{
+    private static long s_nextId;
+    private int _state; // SessionState
+    private SessionCloseReason _closeReason;
+
+    internal Session(IoLoop home, PeerAddress peer, PeerAddress local)
+    {
+        Id = Interlocked.Increment(ref s_nextId);
+        Home = home;
+        Peer = peer;
+        Local = local;
+        RemoteEndPoint = peer.ToIPEndPoint();
+        LocalEndPoint = local.ToIPEndPoint();
+        LastActivity = home.Now;
+    }
+
+    /// <summary>A number unique among all sessions of this process.</summary>
+    public long Id { get; }
+
+    /// <summary>The peer's address and port.</summary>
+    public IPEndPoint RemoteEndPoint { get; }
+
+    /// <summary>The server address the peer wrote to, which is also the source of every reply.</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>A slot for the application's own per-session object.</summary>
+    public object? UserState { get; set; }
+
+    /// <summary>True while the session is open (no close has been requested).</summary>
+    public bool IsOpen => Volatile.Read(ref _state) == (int)SessionState.Open;
+
+    /// <summary>Why the session ended, or null while it is open.</summary>
+    public SessionCloseReason? CloseReason => Volatile.Read(ref _state) == (int)SessionState.Open ? null : _closeReason;
+
+    /// <summary>
+    /// True when the session has a connected socket of its own; false when it is served through the listening socket
+    /// (socket budget reached or fds exhausted). The API behaves the same either way.
+    /// </summary>
+    public bool HasOwnSocket => Socket is not null;
+
+    /// <summary>
+    /// Sends one datagram to the peer without blocking. Returns false, and counts the datagram as dropped, when the
+    /// socket's send buffer is full or the session is closed. Throws <see cref="ArgumentException"/> when the datagram
+    /// is larger than a UDP datagram can be.
+    /// </summary>
+    public bool Send(ReadOnlySpan<byte> datagram) => Home.Engine.Send(this, datagram);
+
+    /// <summary>Closes the session. Its <see cref="SessionHandler.OnSessionClosed"/> runs on its I/O thread soon after.</summary>
+    public void Close() => RequestClose(SessionCloseReason.ClosedByApplication);
+
+    /// <summary>Closes the session.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Close();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"Session {Id} {RemoteEndPoint} -> {LocalEndPoint}";
+
+    /// <summary>The I/O loop that owns this session: it alone reads for it and runs its callbacks.</summary>
+    internal IoLoop Home { get; }
+
+    internal PeerAddress Peer { get; }
+
+    internal PeerAddress Local { get; }
+
+    /// <summary>The peer's address in the engine's native form, for sends through the listener (sessions without a socket).</summary>
+    internal object? PeerNativeAddress { get; set; }
+
+    /// <summary>The connected socket, or null when the session is served through the listener.</summary>
+    internal SafeHandle? Socket { get; set; }
+
+    /// <summary>Index in the engine's session table; with <see cref="Generation"/> it is what epoll's data carries.</summary>
+    internal int Slot { get; set; } = -1;
+
+    internal int Generation { get; set; }
+
+    /// <summary>
+    /// Until the first EAGAIN of a new session socket, datagrams that other peers sent in the bind-to-connect window
+    /// can sit in its queue, so reads check the source. Nothing can be queued for another peer after that.
+    /// </summary>
+    internal bool SourceVerified { get; set; }
+
+    internal long LastActivity { get; set; }
+
+    // Intrusive links of the owning loop's timer wheel: no allocation and O(1) removal per session.
+    internal Session? WheelNext { get; set; }
+
+    internal Session? WheelPrev { get; set; }
+
+    internal int WheelBucket { get; set; } = -1;
+
+    internal bool IsClosed => Volatile.Read(ref _state) == (int)SessionState.Closed;
+
+    /// <summary>Marks the session closing with <paramref name="reason"/> and asks its loop to tear it down. First reason wins.</summary>
+    internal void RequestClose(SessionCloseReason reason)
+    {
+        if (Interlocked.CompareExchange(ref _state, (int)SessionState.Closing, (int)SessionState.Open) == (int)SessionState.Open)
+        {
+            _closeReason = reason;
+            Home.PostClose(this);
+        }
+    }
+
+    /// <summary>Called by the home loop only. Returns false if the session was already torn down.</summary>
+    internal bool MarkClosed(SessionCloseReason reasonIfOpen)
+    {
+        int previous = Interlocked.Exchange(ref _state, (int)SessionState.Closed);
+        if (previous == (int)SessionState.Open)
+        {
+            _closeReason = reasonIfOpen;
+        }
+
+        return previous != (int)SessionState.Closed;
+    }
+
+    internal SessionCloseReason PendingCloseReason => _closeReason;
+
+    private enum SessionState
+    {
+        Open = 0,
+        Closing = 1,
+        Closed = 2,
+    }
+}

@@ -1,0 +1,25 @@
+namespace UdpSessions;
+
+/// <summary>Why a session ended.</summary>
+public enum SessionCloseReason
+{
+    /// <summary>No datagram arrived from the peer for <see cref="SessionServerOptions.IdleTimeout"/>.</summary>
+    IdleTimeout = 1,
+
+    /// <summary>The application called <see cref="Session.Close()"/> or disposed the session.</summary>
+    ClosedByApplication,
+
+    /// <summary>The server was stopped or disposed.</summary>
+    ServerShutdown,
+
+    /// <summary>
+    /// The peer's host answered with ICMP port unreachable (ECONNREFUSED on Linux, WSAECONNRESET on Windows).
+    /// </summary>
+    PeerUnreachable,
+
+    /// <summary>A socket error, or an exception thrown by application code handling this session.</summary>
+    Error,
+
+    /// <summary>A configured limit was reached (for example the async accept backlog was full).</summary>
+    LimitReached,
+}

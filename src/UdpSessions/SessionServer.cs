@@ -1,0 +1,150 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using UdpSessions.Engines;
+using UdpSessions.Engines.Linux;
+using UdpSessions.Internal;
+
+namespace UdpSessions;
+
+/// <summary>
+/// A UDP server that turns its port into sessions: the first datagram of an unknown peer "accepts" a session, as a
+/// TCP listener accepts a connection. Give it a <see cref="SessionHandler"/> for the zero-allocation callback path,
+/// or none and use <see cref="AcceptAsync"/> / <see cref="Session.ReceiveAsync"/>.
+/// </summary>
+public sealed class SessionServer : IAsyncDisposable
+{
+    private readonly AsyncSessionHandler? _asyncHandler;
+    private readonly UdpEngine _engine;
+    private readonly Lock _lifecycle = new();
+    private Task? _stopTask;
+    private bool _started;
+
+    /// <summary>Creates a server; nothing is bound until <see cref="StartAsync(CancellationToken)"/>.</summary>
+    /// <param name="options">Settings, copied and validated here.</param>
+    /// <param name="handler">Callbacks for every session, or null for the async API.</param>
+    /// <param name="loggerFactory">Where the server logs (never per datagram), or null for no logging.</param>
+    public SessionServer(SessionServerOptions options, SessionHandler? handler = null, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        SessionServerOptions copy = options.Clone();
+        copy.Validate();
+        Options = copy;
+        if (handler is null)
+        {
+            _asyncHandler = new AsyncSessionHandler(copy.AcceptBacklog, copy.ReceiveQueueCapacity);
+            handler = _asyncHandler;
+        }
+
+        ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("UdpSessions");
+        Engine = ResolveEngine(copy.Engine);
+        if (Engine == EngineKind.Portable)
+        {
+            copy.IoThreads = 1;
+        }
+
+        _engine = Engine == EngineKind.Epoll ? new EpollEngine(copy, handler, logger) : new PortableEngine(copy, handler, logger);
+    }
+
+    /// <summary>The settings in force (a validated copy).</summary>
+    public SessionServerOptions Options { get; }
+
+    /// <summary>The engine in use (<see cref="EngineKind.Auto"/> resolved).</summary>
+    public EngineKind Engine { get; }
+
+    /// <summary>The bound endpoint, with the actual port when port 0 was asked for.</summary>
+    public IPEndPoint LocalEndPoint => _engine.LocalEndPoint;
+
+    /// <summary>Engine and mode in words, e.g. "epoll, LevelTriggered".</summary>
+    public string EngineDescription => _engine.Description;
+
+    /// <summary>Creates and starts a server in one call.</summary>
+    public static async ValueTask<SessionServer> StartAsync(
+        SessionServerOptions options, SessionHandler? handler = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        var server = new SessionServer(options, handler, loggerFactory);
+        await server.StartAsync(cancellationToken).ConfigureAwait(false);
+        return server;
+    }
+
+    /// <summary>Binds the endpoint and starts the I/O threads.</summary>
+    public ValueTask StartAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lifecycle)
+        {
+            ObjectDisposedException.ThrowIf(_stopTask is not null, this);
+            if (_started)
+            {
+                throw new InvalidOperationException("The server is already started.");
+            }
+
+            _engine.Start();
+            _started = true;
+        }
+
+        Log.Started(_engine.Logger, LocalEndPoint, Engine.ToString(), Options.IoThreads, _engine.Description);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The server's counters now.</summary>
+    public ServerStatistics GetStatistics() => _engine.GetStatistics();
+
+    /// <summary>Waits for the next new session (async API only). Throws <see cref="InvalidOperationException"/> once the server has stopped.</summary>
+    public async ValueTask<Session> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        ChannelReader<Session> accepted = AsyncHandler.Accepted;
+        try
+        {
+            return await accepted.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new InvalidOperationException("The server has stopped.");
+        }
+    }
+
+    /// <summary>Every new session, for <c>await foreach</c>, until the server stops or the token fires (async API only).</summary>
+    public async IAsyncEnumerable<Session> AcceptAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ChannelReader<Session> accepted = AsyncHandler.Accepted;
+        while (await accepted.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (accepted.TryRead(out Session? session))
+            {
+                yield return session;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting, closes every session with <see cref="SessionCloseReason.ServerShutdown"/> (their
+    /// <see cref="SessionHandler.OnSessionClosed"/> runs on the calling thread) and releases every socket.
+    /// </summary>
+    public async ValueTask StopAsync(CancellationToken cancellationToken = default)
+    {
+        Task stop;
+        lock (_lifecycle)
+        {
+            stop = _stopTask ??= _started ? _engine.StopAsync() : Task.CompletedTask;
+        }
+
+        await stop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _asyncHandler?.Complete();
+    }
+
+    /// <summary>Stops the server.</summary>
+    public ValueTask DisposeAsync() => StopAsync(CancellationToken.None);
+
+    private AsyncSessionHandler AsyncHandler => _asyncHandler
+        ?? throw new InvalidOperationException("This server has a SessionHandler: new sessions arrive in its OnSessionAccepted.");
+
+    private static EngineKind ResolveEngine(EngineKind requested) => requested switch
+    {
+        EngineKind.Auto => OperatingSystem.IsLinux() ? EngineKind.Epoll : EngineKind.Portable,
+        EngineKind.Epoll when !OperatingSystem.IsLinux() => throw new PlatformNotSupportedException("The epoll engine needs Linux."),
+        _ => requested,
+    };
+}

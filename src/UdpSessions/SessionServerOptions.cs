@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace UdpSessions;
+
+/// <summary>Settings of a <see cref="SessionServer"/>. Checked by <see cref="Validate"/> when the server starts.</summary>
+public sealed class SessionServerOptions
+{
+    /// <summary>The well-known endpoint to listen on. Port 0 picks a free port. Default: 0.0.0.0:0.</summary>
+    public IPEndPoint EndPoint { get; set; } = new(IPAddress.Any, 0);
+
+    /// <summary>The I/O engine. Default: <see cref="EngineKind.Auto"/> (epoll on Linux).</summary>
+    public EngineKind Engine { get; set; } = EngineKind.Auto;
+
+    /// <summary>How the epoll engine registers sockets. Default: <see cref="EpollMode.LevelTriggered"/>.</summary>
+    public EpollMode EpollMode { get; set; } = EpollMode.LevelTriggered;
+
+    /// <summary>Number of I/O threads. Default: the processor count. The portable engine always uses one.</summary>
+    public int IoThreads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// A session that received nothing for this long is closed with <see cref="SessionCloseReason.IdleTimeout"/>.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns the timer off. Default: 60 s. Precision: about 1/8 of the timeout.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>At most this many sessions at once; datagrams of further new peers are dropped and counted. Default: 100,000.</summary>
+    public int MaxSessions { get; set; } = 100_000;
+
+    /// <summary>
+    /// The largest datagram accepted, in bytes; larger ones are dropped and counted, never delivered cut.
+    /// Each I/O thread has one receive buffer of this size. Default: 4096. Maximum: 65,527.
+    /// </summary>
+    public int MaxDatagramSize { get; set; } = 4096;
+
+    /// <summary>SO_RCVBUF of the listening socket in bytes, 0 for the kernel default. Default: 4 MiB (the kernel caps it at net.core.rmem_max).</summary>
+    public int ListenerReceiveBufferSize { get; set; } = 4 << 20;
+
+    /// <summary>SO_RCVBUF of each session socket in bytes, 0 for the kernel default (about 208 KiB). Default: 0.</summary>
+    public int SessionReceiveBufferSize { get; set; }
+
+    /// <summary>SO_SNDBUF of every socket in bytes, 0 for the kernel default. Default: 0.</summary>
+    public int SendBufferSize { get; set; }
+
+    /// <summary>
+    /// Most sessions that get a connected socket of their own; the rest are served through the listening socket
+    /// and an address map, with the same API. Null: no budget (sockets are used until the fd limit, after which the
+    /// same fallback applies). 0: no session gets its own socket (the address-map design, better on kernels before
+    /// 6.13, which scan every connected socket of the port for each datagram).
+    /// </summary>
+    public int? SocketBudget { get; set; }
+
+    /// <summary>Async API: sessions accepted but not yet taken by <c>AcceptAsync</c>; beyond it new sessions are closed with <see cref="SessionCloseReason.LimitReached"/>. Default: 1024.</summary>
+    public int AcceptBacklog { get; set; } = 1024;
+
+    /// <summary>Async API: datagrams queued per session before <c>ReceiveAsync</c> takes them; beyond it they are dropped and counted. Default: 1024.</summary>
+    public int ReceiveQueueCapacity { get; set; } = 1024;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(EndPoint, nameof(EndPoint));
+        if (EndPoint.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+        {
+            throw new ArgumentException("EndPoint must be an IPv4 or IPv6 address.", nameof(EndPoint));
+        }
+
+        Require(Enum.IsDefined(Engine), nameof(Engine), "is not a known engine");
+        Require(Enum.IsDefined(EpollMode), nameof(EpollMode), "is not a known mode");
+        Require(IoThreads is >= 1 and <= 1024, nameof(IoThreads), "must be between 1 and 1024");
+        Require(IdleTimeout == Timeout.InfiniteTimeSpan || IdleTimeout >= TimeSpan.FromMilliseconds(10),
+            nameof(IdleTimeout), "must be at least 10 ms or Timeout.InfiniteTimeSpan");
+        Require(IdleTimeout == Timeout.InfiniteTimeSpan || IdleTimeout <= TimeSpan.FromDays(1), nameof(IdleTimeout), "must be at most one day");
+        Require(MaxSessions is >= 1 and <= 1 << 24, nameof(MaxSessions), "must be between 1 and 16,777,216");
+        Require(MaxDatagramSize is >= 1 and <= MaxUdpPayload, nameof(MaxDatagramSize), $"must be between 1 and {MaxUdpPayload}");
+        Require(ListenerReceiveBufferSize >= 0, nameof(ListenerReceiveBufferSize), "must not be negative");
+        Require(SessionReceiveBufferSize >= 0, nameof(SessionReceiveBufferSize), "must not be negative");
+        Require(SendBufferSize >= 0, nameof(SendBufferSize), "must not be negative");
+        Require(SocketBudget is null or >= 0, nameof(SocketBudget), "must not be negative");
+        Require(AcceptBacklog >= 1, nameof(AcceptBacklog), "must be at least 1");
+        Require(ReceiveQueueCapacity >= 1, nameof(ReceiveQueueCapacity), "must be at least 1");
+    }
+
+    /// <summary>The largest UDP payload over IPv6 without jumbograms (65,535 - 8).</summary>
+    internal const int MaxUdpPayload = 65_527;
+
+    internal SessionServerOptions Clone() => (SessionServerOptions)MemberwiseClone();
+
+    private static void Require(bool condition, string name, string problem)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"{name} {problem}.", name);
+        }
+    }
+}
