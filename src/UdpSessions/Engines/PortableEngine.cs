@@ -20,8 +20,6 @@ internal sealed class PortableEngine : UdpEngine
     {
     }
 
-    public override IPEndPoint LocalEndPoint => (IPEndPoint)Socket.LocalEndPoint!;
-
     public override string Description => "portable";
 
     public override IReadOnlyList<IoLoop> Loops => _loops;
@@ -67,6 +65,7 @@ internal sealed class PortableEngine : UdpEngine
         }
 
         _socket = socket;
+        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
         _loops = [new PortableLoop(this)];
         _loops[0].Start();
     }

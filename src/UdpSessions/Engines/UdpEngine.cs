@@ -30,7 +30,8 @@ internal abstract class UdpEngine
 
     public bool Stopping => _stopping;
 
-    public abstract IPEndPoint LocalEndPoint { get; }
+    /// <summary>The bound endpoint (port 0 resolved), known once started and kept after stop.</summary>
+    public IPEndPoint LocalEndPoint { get; protected set; } = new(IPAddress.None, 0);
 
     /// <summary>Engine and mode, for logs and the CLI.</summary>
     public abstract string Description { get; }

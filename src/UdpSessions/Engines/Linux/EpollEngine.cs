@@ -23,8 +23,6 @@ internal sealed unsafe class EpollEngine : UdpEngine
     {
     }
 
-    public override IPEndPoint LocalEndPoint => Listener.Local.ToIPEndPoint();
-
     public override string Description => $"epoll, {Options.EpollMode}";
 
     public override IReadOnlyList<IoLoop> Loops => _loops;
@@ -35,6 +33,7 @@ internal sealed unsafe class EpollEngine : UdpEngine
     {
         _listener = LinuxListener.Open(Options);
         _factory = new SessionSocketFactory(_listener, Options);
+        LocalEndPoint = _listener.Local.ToIPEndPoint();
         try
         {
             _loops = new EpollLoop[Options.IoThreads];

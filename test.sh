@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds and runs every test suite, then prints one closing line "N passed, N failed" summed over all of them.
+set -uo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+passed=0
+failed=0
+status=0
+
+# run_suite NAME COMMAND...: runs one xunit v3 test executable and adds its summary to the totals.
+run_suite() {
+  local name=$1; shift
+  local log; log=$(mktemp)
+  echo "== $name"
+  timeout --kill-after=10 "${SUITE_TIMEOUT:-900}" "$@" -noColor -noLogo 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local summary; summary=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+' "$log" | tail -n 1)
+  if [[ -z $summary ]]; then
+    echo "$name: no test summary (exit code $rc): counted as one failure"
+    failed=$((failed + 1)); status=1
+  else
+    local total errors fails skipped notrun
+    total=$(sed -E 's/.*Total: ([0-9]+).*/\1/' <<<"$summary")
+    errors=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$summary")
+    fails=$(sed -E 's/.*Failed: ([0-9]+).*/\1/' <<<"$summary")
+    skipped=$(sed -E 's/.*Skipped: ([0-9]+).*/\1/' <<<"$summary")
+    notrun=$(sed -nE 's/.*Not Run: ([0-9]+).*/\1/p' <<<"$summary"); notrun=${notrun:-0}
+    passed=$((passed + total - errors - fails - skipped - notrun))
+    failed=$((failed + errors + fails))
+    if (( rc != 0 || errors + fails > 0 )); then status=1; fi
+  fi
+  rm -f "$log"
+}
+
+if ! dotnet build UdpSessions.sln -c Release -nologo -v quiet; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+run_suite "Linux: UdpSessions.Tests" dotnet tests/UdpSessions.Tests/bin/Release/net10.0/UdpSessions.Tests.dll
+
+echo "$passed passed, $failed failed"
+exit $status
