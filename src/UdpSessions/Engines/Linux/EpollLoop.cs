@@ -178,6 +178,14 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
 
     private void ReadSession(Session session)
     {
+        if (!session.SourceVerified)
+        {
+            // The peer's datagrams that reached the listener before connect() are older than anything on its new
+            // socket: route them first (they arrive here directly or through the command queue) to keep its order.
+            ReadListener();
+            RunCommands();
+        }
+
         SafeHandle socket = session.Socket!;
         byte* buffer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_buffer)); // pinned array
         nuint capacity = (nuint)MaxDatagramSize;
