@@ -1,0 +1,69 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace UdpSessions.Tests;
+
+/// <summary>
+/// The callback path must not allocate per datagram. Measured on the I/O thread itself
+/// (GC.GetAllocatedBytesForCurrentThread), so the test's own client traffic does not count.
+/// </summary>
+public class AllocationTests
+{
+    [Theory]
+    [InlineData(EpollMode.LevelTriggered)]
+    [InlineData(EpollMode.EdgeTriggeredOneShot)]
+    public async Task Steady_state_echo_allocates_nothing_on_the_io_thread(EpollMode mode)
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the epoll engine needs Linux");
+        const int Warmup = 2_000;
+        const int Measured = 20_000;
+        var handler = new AllocationProbe(Warmup, Warmup + Measured);
+        await using SessionServer server = await SessionServer.StartAsync(
+            new SessionServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), IoThreads = 1, EpollMode = mode }, handler,
+            cancellationToken: TestContext.Current.CancellationToken);
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        client.Connect(server.LocalEndPoint);
+        client.ReceiveTimeout = 5_000;
+        byte[] datagram = new byte[64];
+        byte[] reply = new byte[128];
+        for (int i = 0; i < Warmup + Measured + 1; i++)
+        {
+            BitConverter.TryWriteBytes(datagram, i);
+            client.Send(datagram);
+            Assert.Equal(datagram.Length, client.Receive(reply));
+            Assert.Equal(i, BitConverter.ToInt32(reply));
+        }
+
+        Assert.True(handler.Done, "the probe did not see every datagram");
+        // One allocation per datagram would be >= 24 bytes x 20,000. A few dozen bytes once are the JIT's tiered PGO
+        // instrumentation (gone with DOTNET_TieredPGO=0), not the datagram path.
+        Assert.InRange(handler.AllocatedBytes, 0, Measured / 100);
+    }
+
+    private sealed class AllocationProbe(int start, int end) : SessionHandler
+    {
+        private int _count;
+        private long _startBytes;
+
+        public long AllocatedBytes { get; private set; } = -1;
+
+        public bool Done { get; private set; }
+
+        public override void OnDatagram(Session session, ReadOnlySpan<byte> datagram)
+        {
+            if (_count == start)
+            {
+                _startBytes = GC.GetAllocatedBytesForCurrentThread();
+            }
+            else if (_count == end)
+            {
+                AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - _startBytes;
+                Done = true;
+            }
+
+            _count++;
+            session.Send(datagram);
+        }
+    }
+}
