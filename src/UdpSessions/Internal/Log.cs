@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Warning, "{Operation} failed with errno {Errno}")]
     public static partial void SocketError(ILogger logger, string operation, int errno);
 
+    [LoggerMessage(7, LogLevel.Warning, "Linux {Kernel} scores every connected socket of a port for each datagram (fixed in 6.13); with many sessions consider SocketBudget = 0 (address map)")]
+    public static partial void OldKernel(ILogger logger, Version kernel);
+
     [LoggerMessage(6, LogLevel.Error, "I/O loop {Loop} failed; its sessions are closed")]
     public static partial void LoopFailed(ILogger logger, int loop, Exception exception);
 }

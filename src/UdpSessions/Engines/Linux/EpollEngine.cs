@@ -31,6 +31,12 @@ internal sealed unsafe class EpollEngine : UdpEngine
 
     public override void Start()
     {
+        // Before 6.13 the kernel had no 4-tuple hash for connected UDP sockets: every datagram to the port walks them all.
+        if (Environment.OSVersion.Version < new Version(6, 13) && Options.SocketBudget != 0)
+        {
+            Log.OldKernel(Logger, Environment.OSVersion.Version);
+        }
+
         _listener = LinuxListener.Open(Options);
         _factory = new SessionSocketFactory(_listener, Options);
         LocalEndPoint = _listener.Local.ToIPEndPoint();
