@@ -110,11 +110,11 @@ internal abstract class IoLoop
     protected int WaitTimeoutMilliseconds() => Wheel?.MillisecondsUntilNextTick(Now) ?? -1;
 
     /// <summary>Hands a datagram to the application, isolating it from the application's exceptions.</summary>
-    protected void Deliver(Session session, ReadOnlySpan<byte> datagram)
+    protected void Deliver(Session session, ReadOnlySpan<byte> datagram, bool rerouteIfClosed = true)
     {
         if (!session.IsOpen)
         {
-            Counters.Dropped[(int)DropReason.SessionClosed]++;
+            DeliverAfterClose(session, datagram, rerouteIfClosed);
             return;
         }
 
@@ -139,6 +139,23 @@ internal abstract class IoLoop
         {
             Counters.Dropped[(int)DropReason.ReceiveQueueFull]++;
         }
+    }
+
+    /// <summary>
+    /// A datagram for a session that is closing or closed: its peer is still sending, so the datagram is treated as
+    /// one that arrived after the close and starts a new session, as it would a moment later. Dropped (and counted)
+    /// only when the server is stopping or the datagram already failed to start a session.
+    /// </summary>
+    private void DeliverAfterClose(Session session, ReadOnlySpan<byte> datagram, bool reroute)
+    {
+        if (!reroute || Engine.Stopping)
+        {
+            Counters.Dropped[(int)DropReason.SessionClosed]++;
+            return;
+        }
+
+        TearDown(session, session.PendingCloseReason); // finish the close now so that the peer leaves the map
+        RouteByAddress(session.Peer, session.Local, datagram, fromListener: false);
     }
 
     /// <summary>
@@ -207,7 +224,7 @@ internal abstract class IoLoop
             HandlerFailed(session, nameof(SessionHandler.OnSessionAccepted), exception);
         }
 
-        Deliver(session, firstDatagram);
+        Deliver(session, firstDatagram, rerouteIfClosed: false);
         if (session.Socket is not null)
         {
             RegisterSocket(session);
@@ -225,8 +242,10 @@ internal abstract class IoLoop
         reason = session.PendingCloseReason;
         Wheel?.Remove(session);
         Engine.Registry.Remove(session);
+        List<QueuedDatagram>? leftovers = null;
         if (session.Socket is not null)
         {
+            leftovers = DrainSocket(session);
             UnregisterSocket(session);
             Engine.ReleaseSocket(session);
         }
@@ -240,6 +259,35 @@ internal abstract class IoLoop
         {
             Counters.HandlerErrors++;
             Log.HandlerFailed(Engine.Logger, nameof(SessionHandler.OnSessionClosed), session.Id, session.RemoteEndPoint, exception);
+        }
+
+        if (leftovers is not null)
+        {
+            RouteLeftovers(session, leftovers);
+        }
+    }
+
+    /// <summary>
+    /// Reads (and counts as received) what is still queued on a session's socket before it is closed, which would
+    /// otherwise vanish uncounted with the socket. Null when nothing was queued.
+    /// </summary>
+    protected virtual List<QueuedDatagram>? DrainSocket(Session session) => null;
+
+    /// <summary>Datagrams that were queued on a closed session's socket: as if they had arrived just after the close.</summary>
+    private void RouteLeftovers(Session session, List<QueuedDatagram> leftovers)
+    {
+        foreach (QueuedDatagram leftover in leftovers)
+        {
+            if (Engine.Stopping)
+            {
+                Counters.Dropped[(int)DropReason.SessionClosed]++;
+            }
+            else
+            {
+                RouteByAddress(leftover.Source, session.Local, leftover.Buffer.AsSpan(0, leftover.Length), fromListener: false);
+            }
+
+            ArrayPool<byte>.Shared.Return(leftover.Buffer);
         }
     }
 
@@ -271,6 +319,8 @@ internal abstract class IoLoop
             _stopped.TrySetResult();
         }
     }
+
+    protected readonly record struct QueuedDatagram(byte[] Buffer, int Length, PeerAddress Source);
 
     private readonly record struct LoopCommand(Session Session, byte[]? Datagram, int Length);
 }

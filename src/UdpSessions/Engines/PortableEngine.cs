@@ -70,11 +70,9 @@ internal sealed class PortableEngine : UdpEngine
         _loops[0].Start();
     }
 
-    protected override bool TryCreateSessionSocket(Session session)
-    {
-        session.PeerNativeAddress = session.RemoteEndPoint.Serialize();
-        return false;
-    }
+    protected override bool TryCreateSessionSocket(Session session) => false;
+
+    protected override void PrepareSendsThroughListener(Session session) => session.PeerNativeAddress = session.RemoteEndPoint.Serialize();
 
     protected override SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram)
     {

@@ -72,13 +72,14 @@ internal abstract class UdpEngine
     public bool TryAttachSocket(Session session)
     {
         int? budget = Options.SocketBudget;
-        if (Interlocked.Increment(ref _ownSockets) > (budget ?? int.MaxValue) || !TryCreateSessionSocket(session))
+        if (Interlocked.Increment(ref _ownSockets) <= (budget ?? int.MaxValue) && TryCreateSessionSocket(session))
         {
-            Interlocked.Decrement(ref _ownSockets);
-            return false;
+            return true;
         }
 
-        return true;
+        Interlocked.Decrement(ref _ownSockets);
+        PrepareSendsThroughListener(session);
+        return false;
     }
 
     /// <summary>Closes a session's own socket (after the loop unregistered it).</summary>
@@ -153,6 +154,9 @@ internal abstract class UdpEngine
     }
 
     protected abstract bool TryCreateSessionSocket(Session session);
+
+    /// <summary>Readies a session without its own socket for replies sent through the listener.</summary>
+    protected abstract void PrepareSendsThroughListener(Session session);
 
     protected abstract SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram);
 

@@ -75,7 +75,6 @@ internal sealed unsafe class EpollEngine : UdpEngine
                 Log.SessionSocketUnavailable(Logger, errno);
             }
 
-            PrepareListenerSends(session);
             return false;
         }
 
@@ -144,7 +143,7 @@ internal sealed unsafe class EpollEngine : UdpEngine
         _listener?.Dispose();
     }
 
-    private static void PrepareListenerSends(Session session)
+    protected override void PrepareSendsThroughListener(Session session)
     {
         Span<byte> sockaddr = stackalloc byte[PeerAddress.SockAddrV6Length];
         session.PeerNativeAddress = sockaddr[..session.Peer.WriteLinuxSockAddr(sockaddr)].ToArray();

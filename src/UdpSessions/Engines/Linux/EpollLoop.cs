@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -248,6 +249,44 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         {
             Control(EPOLL_CTL_MOD, socket, EPOLLIN | EPOLLET | EPOLLONESHOT, SessionTable.ToEventData(session));
         }
+    }
+
+    protected override List<QueuedDatagram>? DrainSocket(Session session)
+    {
+        const int MaxLeftovers = 4096; // far more than a default receive buffer holds
+        List<QueuedDatagram>? leftovers = null;
+        Span<byte> buffer = _buffer.AsSpan(0, MaxDatagramSize);
+        for (int i = 0; i < MaxLeftovers; i++)
+        {
+            uint addressLength = 128;
+            nint length;
+            fixed (byte* data = buffer)
+            {
+                length = Libc.RecvFrom(session.Socket!, data, (nuint)buffer.Length, MSG_TRUNC, _sockaddr, &addressLength);
+            }
+
+            if (length < 0)
+            {
+                // A pending ICMP error is reported once, ahead of the data still queued behind it.
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno is Errno.EINTR or Errno.ECONNREFUSED)
+                {
+                    continue;
+                }
+
+                break;
+            }
+
+            if (Accounted(length))
+            {
+                byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)length));
+                buffer[..(int)length].CopyTo(copy);
+                PeerAddress source = PeerAddress.FromLinuxSockAddr(new ReadOnlySpan<byte>(_sockaddr, PeerAddress.SockAddrV6Length));
+                (leftovers ??= []).Add(new QueuedDatagram(copy, (int)length, source));
+            }
+        }
+
+        return leftovers;
     }
 
     /// <summary>Counts a datagram read from a socket; false (and counted as dropped) when it was larger than allowed.</summary>
