@@ -86,6 +86,9 @@ public sealed partial class Session : IAsyncDisposable
     /// <summary>Index in the engine's session table; with <see cref="Generation"/> it is what epoll's data carries.</summary>
     internal int Slot { get; set; } = -1;
 
+    /// <summary>The session socket was bound to the wildcard address (see SessionSocketFactory), so disconnecting it hands its traffic back to the listener.</summary>
+    internal bool SocketBoundToWildcard { get; set; }
+
     internal int Generation { get; set; }
 
     /// <summary>

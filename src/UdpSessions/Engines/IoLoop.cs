@@ -154,8 +154,11 @@ internal abstract class IoLoop
             return;
         }
 
-        TearDown(session, session.PendingCloseReason); // finish the close now so that the peer leaves the map
+        // Finish the close now so that the peer leaves the map. This datagram (from the listener or another loop) is
+        // older than what the session's socket still held, so it goes first.
+        List<QueuedDatagram>? leftovers = CloseSession(session, session.PendingCloseReason);
         RouteByAddress(session.Peer, session.Local, datagram, fromListener: false);
+        RouteLeftovers(session, leftovers);
     }
 
     /// <summary>
@@ -231,12 +234,15 @@ internal abstract class IoLoop
         }
     }
 
-    /// <summary>Ends a session on its home loop: map, timer, socket, counters, then the application's callback.</summary>
-    protected void TearDown(Session session, SessionCloseReason reason)
+    /// <summary>Ends a session on its home loop; what was still queued on its socket is routed as newer traffic.</summary>
+    protected void TearDown(Session session, SessionCloseReason reason) => RouteLeftovers(session, CloseSession(session, reason));
+
+    /// <summary>Map, timer, socket, counters, then the application's callback. Returns what its socket still held.</summary>
+    private List<QueuedDatagram>? CloseSession(Session session, SessionCloseReason reason)
     {
         if (!session.MarkClosed(reason))
         {
-            return;
+            return null;
         }
 
         reason = session.PendingCloseReason;
@@ -245,8 +251,8 @@ internal abstract class IoLoop
         List<QueuedDatagram>? leftovers = null;
         if (session.Socket is not null)
         {
-            leftovers = DrainSocket(session);
             UnregisterSocket(session);
+            leftovers = DrainSocket(session); // last, so that as little as possible can arrive before the close
             Engine.ReleaseSocket(session);
         }
 
@@ -261,10 +267,7 @@ internal abstract class IoLoop
             Log.HandlerFailed(Engine.Logger, nameof(SessionHandler.OnSessionClosed), session.Id, session.RemoteEndPoint, exception);
         }
 
-        if (leftovers is not null)
-        {
-            RouteLeftovers(session, leftovers);
-        }
+        return leftovers;
     }
 
     /// <summary>
@@ -274,8 +277,13 @@ internal abstract class IoLoop
     protected virtual List<QueuedDatagram>? DrainSocket(Session session) => null;
 
     /// <summary>Datagrams that were queued on a closed session's socket: as if they had arrived just after the close.</summary>
-    private void RouteLeftovers(Session session, List<QueuedDatagram> leftovers)
+    private void RouteLeftovers(Session session, List<QueuedDatagram>? leftovers)
     {
+        if (leftovers is null)
+        {
+            return;
+        }
+
         foreach (QueuedDatagram leftover in leftovers)
         {
             if (Engine.Stopping)

@@ -17,6 +17,7 @@ internal sealed unsafe class EpollEngine : UdpEngine
     private SessionSocketFactory? _factory;
     private EpollLoop[] _loops = [];
     private int _socketsUnavailable;
+    private int _listenerReader;
 
     public EpollEngine(SessionServerOptions options, SessionHandler handler, ILogger logger)
         : base(options, handler, logger)
@@ -65,9 +66,26 @@ internal sealed unsafe class EpollEngine : UdpEngine
         }
     }
 
+    /// <summary>
+    /// One loop reads the listener at a time. Two loops reading it at once would each hold some of a peer's datagrams
+    /// and could deliver them out of the order the kernel queued them in.
+    /// </summary>
+    public bool TryEnterListener() => Interlocked.CompareExchange(ref _listenerReader, 1, 0) == 0;
+
+    public void ExitListener()
+    {
+        Interlocked.Exchange(ref _listenerReader, 0);
+        foreach (EpollLoop loop in _loops)
+        {
+            loop.UnparkListener();
+        }
+    }
+
+    public void EndAcceptWindow(Session session) => _factory!.EndWindow((SafeFdHandle)session.Socket!);
+
     protected override bool TryCreateSessionSocket(Session session)
     {
-        SafeFdHandle? socket = _factory!.Create(session.Peer, session.Local, out int errno);
+        SafeFdHandle? socket = _factory!.Create(session.Peer, session.Local, out bool boundToWildcard, out int errno);
         if (socket is null)
         {
             if (Interlocked.Exchange(ref _socketsUnavailable, 1) == 0)
@@ -80,6 +98,7 @@ internal sealed unsafe class EpollEngine : UdpEngine
 
         Volatile.Write(ref _socketsUnavailable, 0);
         session.Socket = socket;
+        session.SocketBoundToWildcard = boundToWildcard;
         return true;
     }
 

@@ -28,10 +28,12 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
     private readonly SafeFdHandle _wake;
     private readonly bool _oneShot;
     private readonly byte[] _buffer;
+    private byte[]? _drainBuffer;
     private readonly byte* _events;
     private readonly byte* _sockaddr;
     private readonly byte* _control;
     private int _wakePending;
+    private int _listenerParked;
 
     public EpollLoop(EpollEngine engine, int index)
         : base(engine, index)
@@ -51,9 +53,21 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         _wake = wake >= 0 ? new SafeFdHandle(wake) : throw new SocketException(Marshal.GetLastPInvokeError());
         Control(EPOLL_CTL_ADD, _wake, EPOLLIN, WakeTag);
 
-        // Level-triggered: EPOLLEXCLUSIVE wakes one (or a few) of the threads waiting on the listener instead of all.
-        // One-shot: each thread's registration is disarmed by its own event and re-armed after the read.
-        Control(EPOLL_CTL_ADD, engine.Listener.Socket, _oneShot ? EPOLLIN | EPOLLET | EPOLLONESHOT : EPOLLIN | EPOLLEXCLUSIVE, ListenerTag);
+        Control(EPOLL_CTL_ADD, engine.Listener.Socket, ListenerEvents, ListenerTag);
+    }
+
+    // Level-triggered: EPOLLEXCLUSIVE wakes one (or a few) of the threads waiting on the listener instead of all.
+    // One-shot: each thread's registration is disarmed by its own event and re-armed after the read.
+    private uint ListenerEvents => _oneShot ? EPOLLIN | EPOLLET | EPOLLONESHOT : EPOLLIN | EPOLLEXCLUSIVE;
+
+    /// <summary>Called by the loop leaving the listener: re-arms this loop's registration if it stood aside meanwhile.</summary>
+    public void UnparkListener()
+    {
+        if (Interlocked.Exchange(ref _listenerParked, 0) == 1)
+        {
+            // EPOLLEXCLUSIVE registrations cannot be modified, only added again.
+            Control(_oneShot ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, _engine.Listener.Socket, ListenerEvents, ListenerTag);
+        }
     }
 
     public override void Wake()
@@ -99,7 +113,7 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
                 ulong data = EpollEvent.ReadData(_events, i);
                 if (data == ListenerTag)
                 {
-                    ReadListener();
+                    ReadListener(parkIfBusy: true);
                 }
                 else if (data == WakeTag)
                 {
@@ -143,9 +157,77 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         Libc.EpollCtl(_epoll, EPOLL_CTL_DEL, session.Socket!, unused);
     }
 
-    private void ReadListener()
+    /// <summary>
+    /// Reads the listener unless another loop is reading it. Then, on a readiness event, this loop's registration
+    /// stands aside (parked: removed, or left disarmed in one-shot mode) instead of spinning on a level-triggered
+    /// event it cannot serve, and the reading loop re-arms it when it leaves.
+    /// </summary>
+    private void ReadListener(bool parkIfBusy)
     {
         LinuxListener listener = _engine.Listener;
+        if (parkIfBusy && _oneShot)
+        {
+            Volatile.Write(ref _listenerParked, 1); // this very event disarmed the registration
+        }
+
+        if (!_engine.TryEnterListener())
+        {
+            if (!parkIfBusy)
+            {
+                // Before a new session's first read: the loop reading the listener may hold this peer's older
+                // datagrams. It reads a bounded batch, so wait for it (briefly) and take over.
+                if (!WaitForListener())
+                {
+                    return;
+                }
+            }
+            else if (_oneShot)
+            {
+                return;
+            }
+            else
+            {
+                byte* unused = stackalloc byte[16];
+                Libc.EpollCtl(_epoll, EPOLL_CTL_DEL, listener.Socket, unused);
+                Volatile.Write(ref _listenerParked, 1);
+
+                // The reader may have left before it could see the flag; then nobody else would re-arm this loop.
+                if (!_engine.TryEnterListener())
+                {
+                    return;
+                }
+            }
+        }
+
+        try
+        {
+            ReadListenerBatch(listener);
+        }
+        finally
+        {
+            _engine.ExitListener(); // re-arms every parked registration, this loop's included
+        }
+    }
+
+    private bool WaitForListener()
+    {
+        long deadline = Environment.TickCount64 + 2;
+        var spinner = default(SpinWait);
+        while (!_engine.TryEnterListener())
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                return false;
+            }
+
+            spinner.SpinOnce();
+        }
+
+        return true;
+    }
+
+    private void ReadListenerBatch(LinuxListener listener)
+    {
         Span<byte> buffer = _buffer.AsSpan(0, MaxDatagramSize);
         for (int i = 0; i < ReadBudget; i++)
         {
@@ -170,11 +252,6 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
                 RouteByAddress(peer, local, buffer[..(int)length], fromListener: true);
             }
         }
-
-        if (_oneShot)
-        {
-            Control(EPOLL_CTL_MOD, listener.Socket, EPOLLIN | EPOLLET | EPOLLONESHOT, ListenerTag);
-        }
     }
 
     private void ReadSession(Session session)
@@ -183,7 +260,7 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         {
             // The peer's datagrams that reached the listener before connect() are older than anything on its new
             // socket: route them first (they arrive here directly or through the command queue) to keep its order.
-            ReadListener();
+            ReadListener(parkIfBusy: false);
             RunCommands();
         }
 
@@ -209,7 +286,12 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
                 switch (errno)
                 {
                     case Errno.EAGAIN:
-                        session.SourceVerified = true; // everything queued before connect() has been read
+                        if (!session.SourceVerified)
+                        {
+                            session.SourceVerified = true; // everything queued before connect() has been read
+                            _engine.EndAcceptWindow(session);
+                        }
+
                         goto Rearm;
                     case Errno.EINTR:
                         continue;
@@ -254,8 +336,16 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
     protected override List<QueuedDatagram>? DrainSocket(Session session)
     {
         const int MaxLeftovers = 4096; // far more than a default receive buffer holds
+        if (session.SocketBoundToWildcard)
+        {
+            // Disconnected, a wildcard-bound socket loses every lookup to the listener again: from here on the peer's
+            // datagrams go to the listener (and a new session), so nothing can land here between the drain and close().
+            LinuxSocket.Disconnect((SafeFdHandle)session.Socket!);
+        }
+
         List<QueuedDatagram>? leftovers = null;
-        Span<byte> buffer = _buffer.AsSpan(0, MaxDatagramSize);
+        // Its own buffer: the datagram that triggered this close may still be in _buffer.
+        Span<byte> buffer = _drainBuffer ??= new byte[MaxDatagramSize + 1];
         for (int i = 0; i < MaxLeftovers; i++)
         {
             uint addressLength = 128;

@@ -34,6 +34,14 @@ internal static unsafe class LinuxSocket
         return Libc.Connect(socket, sockaddr, (uint)length) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
+    /// <summary>connect(AF_UNSPEC): dissolves the association; a socket whose address was not bound explicitly returns to the wildcard.</summary>
+    public static int Disconnect(SafeFdHandle socket)
+    {
+        byte* unspecified = stackalloc byte[PeerAddress.SockAddrV6Length];
+        new Span<byte>(unspecified, PeerAddress.SockAddrV6Length).Clear();
+        return Libc.Connect(socket, unspecified, PeerAddress.SockAddrV6Length) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
     public static PeerAddress GetLocalAddress(SafeFdHandle socket)
     {
         byte* sockaddr = stackalloc byte[128];

@@ -11,9 +11,18 @@ namespace UdpSessions.Engines.Linux;
 /// </summary>
 internal sealed class SessionSocketFactory(LinuxListener listener, SessionServerOptions options)
 {
-    /// <summary>Creates the session's connected socket, or returns null with the errno of the step that failed.</summary>
-    public SafeFdHandle? Create(in PeerAddress peer, in PeerAddress local, out int errno)
+    // Until connect() the new socket may take other peers' datagrams; if the thread is preempted in that window a
+    // default-sized queue (~208 KiB) overflows and the kernel drops them. It borrows the listener's size meanwhile.
+    private readonly int _windowReceiveBufferSize = Math.Max(options.ListenerReceiveBufferSize, options.SessionReceiveBufferSize);
+    private readonly int _sessionReceiveBufferSize = options.SessionReceiveBufferSize > 0 ? options.SessionReceiveBufferSize : DefaultReceiveBufferSize() / 2; // the kernel doubles what it is given
+
+    /// <summary>
+    /// Creates the session's connected socket, or returns null with the errno of the step that failed.
+    /// <paramref name="boundToWildcard"/> tells whether it is bound to the wildcard address (see below).
+    /// </summary>
+    public SafeFdHandle? Create(in PeerAddress peer, in PeerAddress local, out bool boundToWildcard, out int errno)
     {
+        boundToWildcard = false;
         // Between bind() and connect() an unconnected socket on the port competes with the listener for every peer's
         // datagrams. Bound to the wildcard while the listener holds the specific address, it loses every such match
         // (the kernel prefers the more specific socket), so no stray lands on it. connect() then fixes its local
@@ -24,6 +33,7 @@ internal sealed class SessionSocketFactory(LinuxListener listener, SessionServer
             SafeFdHandle? socket = CreateConnected(peer, local.ToAny(), out errno);
             if (socket is not null && LinuxSocket.GetLocalAddress(socket) == local)
             {
+                boundToWildcard = true;
                 return socket;
             }
 
@@ -54,7 +64,7 @@ internal sealed class SessionSocketFactory(LinuxListener listener, SessionServer
 
         if (errno == 0)
         {
-            errno = LinuxSocket.SetBufferSizes(socket, options.SessionReceiveBufferSize, options.SendBufferSize);
+            errno = LinuxSocket.SetBufferSizes(socket, _windowReceiveBufferSize, options.SendBufferSize);
         }
 
         if (errno == 0)
@@ -67,6 +77,7 @@ internal sealed class SessionSocketFactory(LinuxListener listener, SessionServer
             errno = LinuxSocket.Connect(socket, peer);
         }
 
+
         if (errno == 0)
         {
             return socket;
@@ -74,5 +85,30 @@ internal sealed class SessionSocketFactory(LinuxListener listener, SessionServer
 
         socket.Dispose();
         return null;
+    }
+
+    /// <summary>
+    /// Gives a session socket its own receive buffer size once the strays of its window have been read. Not earlier:
+    /// shrinking a buffer below what is queued makes the kernel drop the peer's next datagrams.
+    /// </summary>
+    public void EndWindow(SafeFdHandle socket)
+    {
+        if (_windowReceiveBufferSize != _sessionReceiveBufferSize)
+        {
+            LinuxSocket.SetBufferSizes(socket, _sessionReceiveBufferSize, 0);
+        }
+    }
+
+    /// <summary>net.core.rmem_default, what a session socket gets when no size is configured.</summary>
+    private static int DefaultReceiveBufferSize()
+    {
+        try
+        {
+            return int.Parse(File.ReadAllText("/proc/sys/net/core/rmem_default").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 212_992; // the kernel's built-in default
+        }
     }
 }
