@@ -154,7 +154,7 @@ public class AcceptStormTests
     private static string MissingReplies(SessionServer server, RecordingHandler handler, ClientGroup storm, int index, int missing, KernelUdpCounters kernelBefore)
     {
         ServerStatistics stats = server.GetStatistics();
-        (long serverSocketDrops, string sockets) = KernelUdpCounters.DropsOnLocalPort(server.LocalEndPoint.Port);
+        (long serverSocketDrops, string sockets) = KernelUdpCounters.DropsOnLocalPort(server.LocalEndPoint.Port, storm.LocalEndPoint(index).ToString());
         return $"new peer {storm.ClientId(index)} ({storm.LocalEndPoint(index)}) is missing {missing} of its 2 replies " +
             $"(its session {(handler.Sessions.Values.Any(r => r.Session.RemoteEndPoint.Equals(storm.LocalEndPoint(index))) ? "exists" : "was never accepted")}). " +
             $"Server counters: {stats} (library drops: {ServerChecks.Drops(stats)}). " +

@@ -87,7 +87,7 @@ public readonly record struct KernelUdpCounters(long InDatagrams, long InErrors,
     /// Datagrams the kernel dropped on UDP sockets bound to local port <paramref name="port"/> (the server's listener and
     /// session sockets all are), with the sockets that dropped them or still hold unread bytes: "local -> remote rx=bytes drops=n".
     /// </summary>
-    public static (long Drops, string Sockets) DropsOnLocalPort(int port)
+    public static (long Drops, string Sockets) DropsOnLocalPort(int port, string? focus = null)
     {
         long total = 0;
         var sockets = new List<(long Drops, string Line)>();
@@ -114,9 +114,11 @@ public readonly record struct KernelUdpCounters(long InDatagrams, long InErrors,
                 long drops = long.Parse(f[12], System.Globalization.CultureInfo.InvariantCulture);
                 long rx = Convert.ToInt64(f[4].Split(':')[1], 16);
                 total += drops;
-                if (drops > 0 || rx > 0)
+                string remote = Address(f[2]);
+                bool focused = remote == focus || remote.EndsWith(":0", StringComparison.Ordinal); // the peer's socket, the listener
+                if (drops > 0 || rx > 0 || focused)
                 {
-                    sockets.Add((drops, $"{Address(f[1])} -> {Address(f[2])} rx={rx} drops={drops}"));
+                    sockets.Add((focused ? long.MaxValue : drops, $"{Address(f[1])} -> {remote} rx={rx} drops={drops}"));
                 }
             }
         }
