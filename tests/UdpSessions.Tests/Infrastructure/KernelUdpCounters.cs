@@ -45,45 +45,6 @@ public readonly record struct KernelUdpCounters(long InDatagrams, long InErrors,
     }
 
     /// <summary>
-    /// UDP sockets of this namespace (/proc/net/udp, /proc/net/udp6) that dropped datagrams or have a non-empty receive
-    /// queue, as "local -> remote rx=bytes drops=n", at most <paramref name="max"/> of them: which queue overflowed.
-    /// </summary>
-    public static string SocketsWithDrops(int max = 10)
-    {
-        var found = new List<(long Drops, string Line)>();
-        foreach (string file in new[] { "/proc/net/udp", "/proc/net/udp6" })
-        {
-            string[] lines;
-            try
-            {
-                lines = File.ReadAllLines(file);
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-
-            foreach (string line in lines.Skip(1))
-            {
-                string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (f.Length < 13)
-                {
-                    continue;
-                }
-
-                long drops = long.Parse(f[12], System.Globalization.CultureInfo.InvariantCulture);
-                long rx = Convert.ToInt64(f[4].Split(':')[1], 16);
-                if (drops > 0 || rx > 0)
-                {
-                    found.Add((drops, $"{Address(f[1])} -> {Address(f[2])} rx={rx} drops={drops}"));
-                }
-            }
-        }
-
-        return found.Count == 0 ? "none" : string.Join("; ", found.OrderByDescending(x => x.Drops).Take(max).Select(x => x.Line));
-    }
-
-    /// <summary>
     /// Datagrams the kernel dropped on UDP sockets bound to local port <paramref name="port"/> (the server's listener and
     /// session sockets all are), with the sockets that dropped them or still hold unread bytes: "local -> remote rx=bytes drops=n".
     /// </summary>
