@@ -106,8 +106,6 @@ public sealed partial class Session : IAsyncDisposable
 
     internal int WheelBucket { get; set; } = -1;
 
-    internal bool IsClosed => Volatile.Read(ref _state) == (int)SessionState.Closed;
-
     /// <summary>Marks the session closing with <paramref name="reason"/> and asks its loop to tear it down. First reason wins.</summary>
     internal void RequestClose(SessionCloseReason reason)
     {

@@ -38,9 +38,6 @@ internal abstract class UdpEngine
 
     public abstract IReadOnlyList<IoLoop> Loops { get; }
 
-    /// <summary>Sessions that have a socket of their own right now.</summary>
-    public int OwnSocketCount => Volatile.Read(ref _ownSockets);
-
     /// <summary>Binds the listener and starts the I/O threads.</summary>
     public abstract void Start();
 
