@@ -119,7 +119,9 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
                 {
                     ulong value;
                     Libc.Read(_wake, &value, sizeof(ulong));
-                    Volatile.Write(ref _wakePending, 0);
+                    // A full fence, not a release write: otherwise this store can wait in the store buffer while the
+                    // queue is read, a producer still sees 1 and skips the eventfd, and its command sleeps unseen.
+                    Interlocked.Exchange(ref _wakePending, 0);
                     RunCommands();
                 }
                 else
