@@ -130,7 +130,16 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
                     Session? session = table.Find(slot, generation);
                     if (session is not null && session.Home == this)
                     {
-                        ReadSession(session);
+                        try
+                        {
+                            ReadSession(session);
+                        }
+                        catch (SocketException exception)
+                        {
+                            // epoll_ctl refused to re-arm the socket: this session cannot be served, the others can.
+                            SocketFailed("epoll_ctl on a session socket", exception.ErrorCode);
+                            session.RequestClose(SessionCloseReason.Error);
+                        }
                     }
                 }
             }
