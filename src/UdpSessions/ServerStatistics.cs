@@ -27,12 +27,14 @@ public sealed class ServerStatistics
             ListenerLateDatagrams += Volatile.Read(ref c.ListenerLateDatagrams);
             SessionsWithoutSocket += Volatile.Read(ref c.SessionsWithoutSocket);
             SocketErrors += Volatile.Read(ref c.SocketErrors);
+            DatagramsSent += Volatile.Read(ref c.DatagramsSent);
+            BytesSent += Volatile.Read(ref c.BytesSent);
             Add(_dropped, c.Dropped);
             Add(_closed, c.Closed);
         }
 
-        DatagramsSent = Volatile.Read(ref sends.DatagramsSent);
-        BytesSent = Volatile.Read(ref sends.BytesSent);
+        DatagramsSent += Volatile.Read(ref sends.DatagramsSent);
+        BytesSent += Volatile.Read(ref sends.BytesSent);
         SendsDroppedBufferFull = Volatile.Read(ref sends.DroppedSendBufferFull);
         SendsDroppedSessionClosed = Volatile.Read(ref sends.DroppedSessionClosed);
         SendsFailed = Volatile.Read(ref sends.Failed);

@@ -46,6 +46,9 @@ internal abstract class IoLoop
 
     protected int MaxDatagramSize => Engine.Options.MaxDatagramSize;
 
+    /// <summary>True on this loop's own thread, the only writer of <see cref="Counters"/>.</summary>
+    public bool IsCurrentThread => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
+
     public void Start() => _thread.Start();
 
     public void PostClose(Session session)

@@ -130,8 +130,18 @@ internal abstract class UdpEngine
 
         if (status == SendStatus.Sent)
         {
-            Interlocked.Increment(ref SendCounters.DatagramsSent);
-            Interlocked.Add(ref SendCounters.BytesSent, datagram.Length);
+            // Replies sent from a callback are counted by the loop alone, without cross-core interlocked traffic.
+            IoLoop home = session.Home;
+            if (home.IsCurrentThread)
+            {
+                home.Counters.DatagramsSent++;
+                home.Counters.BytesSent += datagram.Length;
+            }
+            else
+            {
+                Interlocked.Increment(ref SendCounters.DatagramsSent);
+                Interlocked.Add(ref SendCounters.BytesSent, datagram.Length);
+            }
         }
         else if (status == SendStatus.PeerUnreachable)
         {

@@ -15,6 +15,8 @@ internal sealed class LoopCounters
     public long ListenerLateDatagrams;
     public long SessionsWithoutSocket;
     public long SocketErrors;
+    public long DatagramsSent; // sends made on this loop's own thread (from its callbacks)
+    public long BytesSent;
     public readonly long[] Dropped = new long[Enum.GetValues<DropReason>().Length];
     public readonly long[] Closed = new long[Enum.GetValues<SessionCloseReason>().Length + 1];
 }
