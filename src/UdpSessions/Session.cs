@@ -32,7 +32,10 @@ public sealed partial class Session : IAsyncDisposable
     /// <summary>The peer's address and port.</summary>
     public IPEndPoint RemoteEndPoint { get; }
 
-    /// <summary>The server address the peer wrote to, which is also the source of every reply.</summary>
+    /// <summary>
+    /// The server address the peer wrote to, which is also the source of every reply. (The portable engine on a
+    /// wildcard listener reports the wildcard address; its replies take the source address the route picks.)
+    /// </summary>
     public IPEndPoint LocalEndPoint { get; }
 
     /// <summary>A slot for the application's own per-session object.</summary>
