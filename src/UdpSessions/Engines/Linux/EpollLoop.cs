@@ -162,11 +162,7 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         }
     }
 
-    protected override void UnregisterSocket(Session session)
-    {
-        byte* unused = stackalloc byte[16];
-        Libc.EpollCtl(_epoll, EPOLL_CTL_DEL, session.Socket!, unused);
-    }
+    protected override void UnregisterSocket(Session session) => Unregister(session.Socket!);
 
     /// <summary>
     /// Reads the listener unless another loop is reading it. Then, on a readiness event, this loop's registration
@@ -181,33 +177,9 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
             Volatile.Write(ref _listenerParked, 1); // this very event disarmed the registration
         }
 
-        if (!_engine.TryEnterListener())
+        if (!_engine.TryEnterListener() && !(parkIfBusy ? ParkListener(listener) : WaitForListener()))
         {
-            if (!parkIfBusy)
-            {
-                // Before a new session's first read: the loop reading the listener may hold this peer's older
-                // datagrams. It reads a bounded batch, so wait for it (briefly) and take over.
-                if (!WaitForListener())
-                {
-                    return;
-                }
-            }
-            else if (_oneShot)
-            {
-                return;
-            }
-            else
-            {
-                byte* unused = stackalloc byte[16];
-                Libc.EpollCtl(_epoll, EPOLL_CTL_DEL, listener.Socket, unused);
-                Volatile.Write(ref _listenerParked, 1);
-
-                // The reader may have left before it could see the flag; then nobody else would re-arm this loop.
-                if (!_engine.TryEnterListener())
-                {
-                    return;
-                }
-            }
+            return;
         }
 
         try
@@ -220,6 +192,25 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         }
     }
 
+    /// <summary>Stands aside while another loop reads the listener; true if that loop left meanwhile and this one took over.</summary>
+    private bool ParkListener(LinuxListener listener)
+    {
+        if (_oneShot)
+        {
+            return false; // the event disarmed the registration and the flag is already up
+        }
+
+        Unregister(listener.Socket);
+        Volatile.Write(ref _listenerParked, 1);
+
+        // The reader may have left before it could see the flag; then nobody else would re-arm this loop.
+        return _engine.TryEnterListener();
+    }
+
+    /// <summary>
+    /// Before a new session's first read: the loop reading the listener may hold this peer's older datagrams. It reads
+    /// a bounded batch, so wait for it (briefly) and take over.
+    /// </summary>
     private bool WaitForListener()
     {
         long deadline = Environment.TickCount64 + 2;
@@ -402,6 +393,12 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         }
 
         return true;
+    }
+
+    private void Unregister(SafeHandle socket)
+    {
+        byte* unused = stackalloc byte[16]; // kernels before 2.6.9 required an event even for EPOLL_CTL_DEL
+        Libc.EpollCtl(_epoll, EPOLL_CTL_DEL, socket, unused);
     }
 
     private void Control(int operation, SafeHandle socket, uint events, ulong data)
