@@ -124,6 +124,9 @@ internal sealed unsafe class EpollEngine : UdpEngine
         {
             Errno.EAGAIN or Errno.ENOBUFS => SendStatus.WouldBlock,
             Errno.ECONNREFUSED => SendStatus.PeerUnreachable,
+            // A closing session's wildcard-bound socket is disconnected for its final drain; a send racing that is
+            // a send to a closed session, not a socket failure.
+            Errno.EDESTADDRREQ when !session.IsOpen => SendStatus.Closed,
             Errno.EMSGSIZE => throw DatagramTooLarge(datagram.Length),
             _ => SendFailed(errno),
         };

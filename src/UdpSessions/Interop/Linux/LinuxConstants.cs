@@ -9,6 +9,7 @@ internal static class Errno
     public const int EINVAL = 22;
     public const int ENFILE = 23;
     public const int EMFILE = 24;
+    public const int EDESTADDRREQ = 89;
     public const int EMSGSIZE = 90;
     public const int ENOBUFS = 105;
     public const int ECONNREFUSED = 111;
