@@ -9,9 +9,9 @@ public sealed class TcpOptions
     /// <summary>
     /// The largest message in bytes. A received frame that announces more closes its session with
     /// <see cref="SessionCloseReason.FrameTooLarge"/>; a larger send throws <see cref="ArgumentException"/>. In
-    /// <see cref="TcpFraming.Raw"/> mode it is the most bytes one read delivers. Default: 65,536.
+    /// <see cref="TcpFraming.Raw"/> mode it is the most bytes one read delivers. Default: 65,535 (what a 16-bit prefix can announce).
     /// </summary>
-    public int MaxFrameSize { get; set; } = 64 * 1024;
+    public int MaxFrameSize { get; set; } = ushort.MaxValue;
 
     /// <summary>
     /// Bytes a session may have waiting to be written to its socket (the kernel's send buffer is full). When a message
