@@ -259,4 +259,72 @@ public class TcpSessionTests
         Assert.True(session.Send(new byte[100]));
         Assert.Equal(100, (await client.ReceiveMessageAsync(timeout.Token))!.Length);
     }
+
+    [Theory(Timeout = 30_000)]
+    [MemberData(nameof(TestEngines.All), MemberType = typeof(TestEngines))]
+    public async Task A_greeting_larger_than_the_socket_buffers_sent_from_OnSessionAccepted_arrives_whole(TestEngine engine)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
+        SessionServerOptions options = TcpOptions(engine);
+        options.SendBufferSize = 16 * 1024;
+        options.Tcp.SendQueueLimit = 4 << 20;
+        var handler = new GreetingHandler(Messages: 32, Size: 60_000);
+        await using SessionServer server = await SessionServer.StartAsync(options, handler, cancellationToken: timeout.Token);
+        using TcpTestClient client = await TcpTestClient.ConnectAsync(server.LocalEndPoint, TcpFraming.LengthPrefix32, timeout.Token);
+
+        for (int i = 0; i < 32; i++)
+        {
+            byte[]? message = await client.ReceiveMessageAsync(timeout.Token);
+            Assert.NotNull(message);
+            Assert.Equal(60_000, message.Length);
+            Assert.All(message, b => Assert.Equal((byte)i, b));
+        }
+
+        Assert.Equal(32, handler.Accepted);
+    }
+
+    [Theory(Timeout = 30_000)]
+    [MemberData(nameof(TestEngines.All), MemberType = typeof(TestEngines))]
+    public async Task The_async_API_receives_whole_messages_and_reports_the_close(TestEngine engine)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
+        await using SessionServer server = await SessionServer.StartAsync(TcpOptions(engine), cancellationToken: timeout.Token);
+        using TcpTestClient client = await TcpTestClient.ConnectAsync(server.LocalEndPoint, TcpFraming.LengthPrefix32, timeout.Token);
+        byte[] two = [.. TcpTestClient.Frame(TcpFraming.LengthPrefix32, [5, 6, 7]), .. TcpTestClient.Frame(TcpFraming.LengthPrefix32, [])];
+        await client.SendRawAsync(two, timeout.Token);
+        client.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+
+        Session session = await server.AcceptAsync(timeout.Token);
+        Assert.Equal(SessionTransport.Tcp, session.Transport);
+        byte[] buffer = new byte[100];
+        Assert.Equal(3, await session.ReceiveAsync(buffer, timeout.Token));
+        Assert.Equal([5, 6, 7], buffer[..3]);
+        Assert.Equal(0, await session.ReceiveAsync(buffer, timeout.Token));
+        SessionClosedException closed = await Assert.ThrowsAsync<SessionClosedException>(async () => await session.ReceiveAsync(buffer, timeout.Token));
+        Assert.Equal(SessionCloseReason.PeerClosed, closed.Reason);
+    }
+
+    private sealed class GreetingHandler(int Messages, int Size) : SessionHandler
+    {
+        private int _accepted;
+
+        public int Accepted => Volatile.Read(ref _accepted);
+
+        public override void OnSessionAccepted(Session session)
+        {
+            byte[] message = new byte[Size];
+            for (int i = 0; i < Messages; i++)
+            {
+                Array.Fill(message, (byte)i);
+                if (session.Send(message))
+                {
+                    Interlocked.Increment(ref _accepted);
+                }
+            }
+        }
+
+        public override void OnDatagram(Session session, ReadOnlySpan<byte> datagram)
+        {
+        }
+    }
 }

@@ -14,10 +14,24 @@ namespace UdpSessions.Engines.Linux;
 internal sealed unsafe class EpollTcpConnection(SafeFdHandle socket, EpollTcpLoop loop, TcpOptions options) : TcpConnection(options)
 {
     private uint _interest = EPOLLIN | EPOLLRDHUP;
+    private bool _registered;
 
     public SafeFdHandle Socket { get; } = socket;
 
     public uint Interest => _interest;
+
+    /// <summary>
+    /// Adds the socket to its loop's epoll, after the session was admitted (its slot is the epoll data). Sends made in
+    /// OnSessionAccepted may already have asked for EPOLLOUT: the registration takes the interest set as it is now.
+    /// </summary>
+    public bool Register(out int errno)
+    {
+        lock (Gate)
+        {
+            _registered = loop.TryRegister(Socket, _interest, Session, out errno);
+            return _registered;
+        }
+    }
 
     /// <summary>EPOLLOUT, on the home loop: writes the queue until it is empty or the socket is full again.</summary>
     public void Flush()
@@ -104,7 +118,11 @@ internal sealed unsafe class EpollTcpConnection(SafeFdHandle socket, EpollTcpLoo
 
     protected override void CloseTransport()
     {
-        loop.Unregister(Socket);
+        if (_registered)
+        {
+            loop.Unregister(Socket);
+        }
+
         Socket.Dispose();
     }
 
@@ -116,7 +134,10 @@ internal sealed unsafe class EpollTcpConnection(SafeFdHandle socket, EpollTcpLoo
         if (interest != _interest && !Released)
         {
             _interest = interest;
-            loop.Modify(Socket, interest, Session);
+            if (_registered)
+            {
+                loop.Modify(Socket, interest, Session);
+            }
         }
     }
 }

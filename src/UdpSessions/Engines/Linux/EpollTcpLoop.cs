@@ -70,6 +70,10 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
         }
     }
 
+    /// <summary>Adds an admitted connection to this loop's epoll.</summary>
+    public bool TryRegister(SafeFdHandle socket, uint events, Session session, out int errno) =>
+        TryControl(EPOLL_CTL_ADD, socket, events, SessionTable.ToEventData(session), out errno);
+
     public void Unregister(SafeHandle socket)
     {
         byte* unused = stackalloc byte[16];
@@ -258,7 +262,7 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
             return;
         }
 
-        if (!TryControl(EPOLL_CTL_ADD, socket, connection.Interest, SessionTable.ToEventData(session), out int errno))
+        if (!connection.Register(out int errno))
         {
             SocketFailed("epoll_ctl(ADD) on a TCP connection", errno);
             session.RequestClose(SessionCloseReason.Error);

@@ -28,7 +28,7 @@ internal sealed class PortableTcpEngine(SessionServerOptions options, SessionHan
             loop.Start();
         }
 
-        _listener.Start(_loops);
+        _listener.Start(this);
     }
 
     protected override void ReleaseListener()

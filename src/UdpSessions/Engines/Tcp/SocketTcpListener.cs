@@ -15,7 +15,7 @@ internal sealed class SocketTcpListener : IDisposable
     private readonly Socket _socket;
     private readonly TcpOptions _options;
     private readonly ILogger _logger;
-    private IReadOnlyList<IoLoop> _loops = [];
+    private UdpEngine? _engine;
     private int _next;
 
     private SocketTcpListener(Socket socket, SessionServerOptions options, ILogger logger)
@@ -63,10 +63,10 @@ internal sealed class SocketTcpListener : IDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
-    /// <summary>Starts accepting; each connection becomes a session of one of <paramref name="loops"/>.</summary>
-    public void Start(IReadOnlyList<IoLoop> loops)
+    /// <summary>Starts accepting; each connection becomes a session of one of the engine's loops.</summary>
+    public void Start(UdpEngine engine)
     {
-        _loops = loops;
+        _engine = engine;
         _ = AcceptLoopAsync();
     }
 
@@ -105,9 +105,16 @@ internal sealed class SocketTcpListener : IDisposable
     {
         try
         {
+            if (_engine!.Stopping)
+            {
+                accepted.Dispose(); // the loops are ending: nobody would admit it
+                return;
+            }
+
             accepted.NoDelay = _options.NoDelay;
             accepted.Blocking = false; // sends try the socket without blocking and queue what it refuses
-            IoLoop home = _loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)_loops.Count)];
+            IReadOnlyList<IoLoop> loops = _engine.Loops;
+            IoLoop home = loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)loops.Count)];
             var connection = new SocketTcpConnection(accepted, _options);
             var session = new Session(
                 home,
