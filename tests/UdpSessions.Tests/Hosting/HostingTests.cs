@@ -87,6 +87,11 @@ public class HostingTests
         using TcpTestClient client = await TcpTestClient.ConnectAsync(server.LocalEndPoint, TcpFraming.LengthPrefix16, timeout.Token);
         await client.SendMessageAsync(new byte[] { 1, 2, 3 }, timeout.Token);
         Assert.Equal([1, 2, 3], await client.ReceiveMessageAsync(timeout.Token));
+
+        using var sent = new MetricCollector<long>(host.Services.GetRequiredService<IMeterFactory>(), UdpSessionsMetrics.MeterName, "udpsessions.datagrams.sent");
+        sent.RecordObservableInstruments();
+        Assert.Equal(1, sent.LastMeasurement!.Value);
+        Assert.Equal("tcp", sent.LastMeasurement.Tags["network.transport"]);
         await host.StopAsync(timeout.Token);
     }
 
@@ -112,6 +117,26 @@ public class HostingTests
         await client.SendAsync(new byte[] { 7 }, timeout.Token);
         await Eventually.TrueAsync(() => host.Services.GetRequiredService<Journal>().Datagrams == 1, () => "no datagram journaled", cancellationToken: timeout.Token);
         await host.StopAsync(timeout.Token);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Without_a_handler_the_async_API_is_served_through_the_injected_server()
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
+        using IHost host = BuildHost([], (services, _) => services.AddUdpSessions(options => options.Address = "127.0.0.1"));
+        await host.StartAsync(timeout.Token);
+        SessionServer server = host.Services.GetRequiredService<SessionServer>();
+
+        using var client = new UdpClient(AddressFamily.InterNetwork);
+        client.Connect(server.LocalEndPoint);
+        await client.SendAsync(new byte[] { 4, 2 }, timeout.Token);
+        Session session = await server.AcceptAsync(timeout.Token);
+        byte[] buffer = new byte[16];
+        Assert.Equal(2, await session.ReceiveAsync(buffer, timeout.Token));
+        await session.SendAsync(buffer.AsMemory(0, 2), timeout.Token);
+        Assert.Equal([4, 2], (await client.ReceiveAsync(timeout.Token)).Buffer);
+        await host.StopAsync(timeout.Token);
+        await Assert.ThrowsAsync<SessionClosedException>(async () => await session.ReceiveAsync(buffer, timeout.Token));
     }
 
     [Theory(Timeout = 30_000)]
