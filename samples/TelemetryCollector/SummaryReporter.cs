@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Options;
 using UdpSessions;
+using UdpSessions.Hosting;
 
 namespace TelemetryCollector;
 
-/// <summary>Logs the collected metrics and the server's session counts every <see cref="CollectorOptions.ReportInterval"/>.</summary>
-public sealed partial class SummaryReporter(ReadingStore store, SessionServer server, IOptions<CollectorOptions> options, ILogger<SummaryReporter> logger)
+/// <summary>Logs the collected metrics and every server's session counts every <see cref="CollectorOptions.ReportInterval"/>.</summary>
+public sealed partial class SummaryReporter(ReadingStore store, UdpSessionsServers servers, IOptions<CollectorOptions> options, ILogger<SummaryReporter> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -14,8 +15,13 @@ public sealed partial class SummaryReporter(ReadingStore store, SessionServer se
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                ServerStatistics stats = server.GetStatistics();
-                LogSessions(logger, server.Transport, server.LocalEndPoint.ToString(), stats.ActiveSessions, stats.DatagramsReceived, store.Rejected);
+                foreach (SessionServer server in servers)
+                {
+                    ServerStatistics stats = server.GetStatistics();
+                    LogSessions(logger, server.Transport, server.LocalEndPoint.ToString(), stats.ActiveSessions, stats.DatagramsReceived);
+                }
+
+                LogRejected(logger, store.Rejected);
                 foreach ((string metric, long count, double mean, double min, double max) in store.Snapshot())
                 {
                     LogMetric(logger, metric, count, mean, min, max);
@@ -27,8 +33,11 @@ public sealed partial class SummaryReporter(ReadingStore store, SessionServer se
         }
     }
 
-    [LoggerMessage(1, LogLevel.Information, "{Transport} {EndPoint}: {Sessions} sensors connected, {Readings} readings, {Rejected} rejected")]
-    private static partial void LogSessions(ILogger logger, SessionTransport transport, string endPoint, int sessions, long readings, long rejected);
+    [LoggerMessage(1, LogLevel.Information, "{Transport} {EndPoint}: {Sessions} sensors connected, {Readings} readings")]
+    private static partial void LogSessions(ILogger logger, SessionTransport transport, string endPoint, int sessions, long readings);
+
+    [LoggerMessage(3, LogLevel.Information, "{Rejected} readings rejected")]
+    private static partial void LogRejected(ILogger logger, long rejected);
 
     [LoggerMessage(2, LogLevel.Information, "{Metric}: n={Count} mean={Mean:F3} min={Min:F3} max={Max:F3}")]
     private static partial void LogMetric(ILogger logger, string metric, long count, double mean, double min, double max);

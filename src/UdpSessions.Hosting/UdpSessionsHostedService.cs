@@ -2,40 +2,47 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace UdpSessions.Hosting;
 
-/// <summary>Starts the <see cref="SessionServer"/> with the host and stops it (every session closed, every socket released) with it.</summary>
-internal sealed class UdpSessionsHostedService(IServiceProvider services, IOptions<UdpSessionsOptions> options, ILogger<UdpSessionsHostedService> logger)
-    : IHostedService
+/// <summary>
+/// Starts the servers with the host and stops them (every session closed, every socket released) with it. If one
+/// fails to start, those already started are stopped before the error reaches the host.
+/// </summary>
+internal sealed class UdpSessionsHostedService(IServiceProvider services, ILogger<UdpSessionsHostedService> logger) : IHostedService
 {
-    private SessionServer? _server;
+    private readonly List<SessionServer> _started = [];
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        UdpSessionsOptions settings = options.Value;
-        Log.Starting(logger, settings.Server.Transport, settings.Address, settings.Port);
-        SessionServer server = services.GetRequiredService<SessionServer>();
-        await server.StartAsync(cancellationToken).ConfigureAwait(false);
-        _server = server;
+        UdpSessionsServers servers = services.GetRequiredService<UdpSessionsServers>();
+        try
+        {
+            foreach (SessionServer server in servers)
+            {
+                Log.Starting(logger, server.Transport, server.Options.EndPoint.ToString());
+                await server.StartAsync(cancellationToken).ConfigureAwait(false);
+                _started.Add(server);
+            }
+        }
+        catch
+        {
+            await StopAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
         if (services.GetService<IMeterFactory>() is { } meterFactory)
         {
-            UdpSessionsMetrics.Publish(meterFactory, server);
+            UdpSessionsMetrics.Publish(meterFactory, servers);
             Log.MetricsPublished(logger, UdpSessionsMetrics.MeterName);
         }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_server is null)
-        {
-            return;
-        }
-
         try
         {
-            await _server.StopAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(_started.Select(server => server.StopAsync(cancellationToken).AsTask())).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -4,89 +4,66 @@ using System.Text;
 namespace UdpSessions.Hosting;
 
 /// <summary>
-/// The server's counters as System.Diagnostics.Metrics instruments on the "UdpSessions" meter. Every instrument is
+/// The servers' counters as System.Diagnostics.Metrics instruments on the "UdpSessions" meter. Every instrument is
 /// observable: it reads <see cref="SessionServer.GetStatistics"/> when a listener collects, so the datagram path pays
 /// nothing for metrics. Names follow OpenTelemetry conventions; every measurement carries <c>network.transport</c>
-/// (udp or tcp) and <c>server.port</c>.
+/// (udp or tcp) and <c>server.port</c> of the server it describes.
 /// </summary>
 public static class UdpSessionsMetrics
 {
     /// <summary>The meter's name, for <c>dotnet-counters monitor --counters UdpSessions</c> and OpenTelemetry's AddMeter.</summary>
     public const string MeterName = "UdpSessions";
 
+    private const string DropCause = "udpsessions.drop.cause";
     private static readonly string[] DropCauses = Enum.GetNames<DropReason>().Select(SnakeCase).ToArray();
     private static readonly string[] CloseReasons = Enum.GetNames<SessionCloseReason>().Select(SnakeCase).ToArray();
 
-    /// <summary>Creates the meter from <paramref name="meterFactory"/> and its instruments over <paramref name="server"/>.</summary>
-    public static Meter Publish(IMeterFactory meterFactory, SessionServer server)
+    /// <summary>Creates the meter from <paramref name="meterFactory"/> and its instruments over the started <paramref name="servers"/>.</summary>
+    public static Meter Publish(IMeterFactory meterFactory, params IReadOnlyList<SessionServer> servers)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(servers);
         Meter meter = meterFactory.Create(MeterName);
-        var common = new KeyValuePair<string, object?>[]
-        {
-            new("network.transport", server.Transport == SessionTransport.Tcp ? "tcp" : "udp"),
-            new("server.port", server.LocalEndPoint.Port),
-        };
+        Observed[] observed = [.. servers.Select(server => new Observed(server))];
 
-        Measurement<long> One(long value) => new(value, common);
+        IEnumerable<Measurement<long>> Each(Func<ServerStatistics, long> read) =>
+            observed.Select(o => new Measurement<long>(read(o.Server.GetStatistics()), o.Tags));
 
-        meter.CreateObservableUpDownCounter("udpsessions.sessions.active", () => One(server.GetStatistics().ActiveSessions), "{session}", "Sessions open now.");
-        meter.CreateObservableCounter("udpsessions.sessions.accepted", () => One(server.GetStatistics().SessionsAccepted), "{session}", "Sessions accepted since start.");
-        meter.CreateObservableCounter("udpsessions.sessions.closed", () => ByReason(server.GetStatistics(), common), "{session}", "Sessions closed, by udpsessions.close.reason.");
-        meter.CreateObservableCounter("udpsessions.sessions.without_socket", () => One(server.GetStatistics().SessionsWithoutSocket), "{session}",
+        IEnumerable<Measurement<long>> EachTagged(string key, string[] values, Func<ServerStatistics, int, long> read) =>
+            observed.SelectMany(o =>
+            {
+                ServerStatistics stats = o.Server.GetStatistics();
+                return values.Select((value, i) => new Measurement<long>(read(stats, i), [.. o.Tags, new(key, value)]));
+            });
+
+        meter.CreateObservableUpDownCounter("udpsessions.sessions.active", () => Each(s => s.ActiveSessions), "{session}", "Sessions open now.");
+        meter.CreateObservableCounter("udpsessions.sessions.accepted", () => Each(s => s.SessionsAccepted), "{session}", "Sessions accepted since start.");
+        meter.CreateObservableCounter("udpsessions.sessions.closed",
+            () => EachTagged("udpsessions.close.reason", CloseReasons, (s, i) => s.GetClosed(Enum.GetValues<SessionCloseReason>()[i])),
+            "{session}", "Sessions closed, by udpsessions.close.reason.");
+        meter.CreateObservableCounter("udpsessions.sessions.without_socket", () => Each(s => s.SessionsWithoutSocket), "{session}",
             "UDP sessions served through the listener (socket budget or fd limit) instead of a socket of their own.");
-        meter.CreateObservableCounter("udpsessions.connections.refused", () => One(server.GetStatistics().ConnectionsRefused), "{connection}",
+        meter.CreateObservableCounter("udpsessions.connections.refused", () => Each(s => s.ConnectionsRefused), "{connection}",
             "TCP connections closed at accept because MaxSessions sessions were open.");
-        meter.CreateObservableCounter("udpsessions.datagrams.received", () => One(server.GetStatistics().DatagramsReceived), "{datagram}", "Datagrams (TCP: frames) read.");
-        meter.CreateObservableCounter("udpsessions.datagrams.delivered", () => One(server.GetStatistics().DatagramsDelivered), "{datagram}", "Datagrams handed to the application.");
-        meter.CreateObservableCounter("udpsessions.datagrams.sent", () => One(server.GetStatistics().DatagramsSent), "{datagram}", "Datagrams (TCP: frames) sent.");
-        meter.CreateObservableCounter("udpsessions.bytes.received", () => One(server.GetStatistics().BytesReceived), "By", "Payload bytes received.");
-        meter.CreateObservableCounter("udpsessions.bytes.sent", () => One(server.GetStatistics().BytesSent), "By", "Payload bytes sent.");
-        meter.CreateObservableCounter("udpsessions.datagrams.dropped", () => ByCause(server.GetStatistics(), common), "{datagram}",
-            "Received datagrams not delivered, by udpsessions.drop.cause.");
-        meter.CreateObservableCounter("udpsessions.sends.dropped", () => SendDrops(server.GetStatistics(), common), "{datagram}",
-            "Sends refused, by udpsessions.drop.cause (send_buffer_full, session_closed, failed).");
-        meter.CreateObservableCounter("udpsessions.datagrams.redirected", () => Redirects(server.GetStatistics(), common), "{datagram}",
-            "Datagrams routed to their session after the accept race, by udpsessions.redirect.kind (listener_late, stray).");
-        meter.CreateObservableCounter("udpsessions.handler.errors", () => One(server.GetStatistics().HandlerErrors), "{error}", "Exceptions thrown by handler callbacks.");
-        meter.CreateObservableCounter("udpsessions.socket.errors", () => One(server.GetStatistics().SocketErrors), "{error}", "Unexpected socket errors (each logged).");
+        meter.CreateObservableCounter("udpsessions.datagrams.received", () => Each(s => s.DatagramsReceived), "{datagram}", "Datagrams (TCP: frames) read.");
+        meter.CreateObservableCounter("udpsessions.datagrams.delivered", () => Each(s => s.DatagramsDelivered), "{datagram}", "Datagrams handed to the application.");
+        meter.CreateObservableCounter("udpsessions.datagrams.sent", () => Each(s => s.DatagramsSent), "{datagram}", "Datagrams (TCP: frames) sent.");
+        meter.CreateObservableCounter("udpsessions.bytes.received", () => Each(s => s.BytesReceived), "By", "Payload bytes received.");
+        meter.CreateObservableCounter("udpsessions.bytes.sent", () => Each(s => s.BytesSent), "By", "Payload bytes sent.");
+        meter.CreateObservableCounter("udpsessions.datagrams.dropped",
+            () => EachTagged(DropCause, DropCauses, (s, i) => s.GetDropped(Enum.GetValues<DropReason>()[i])),
+            "{datagram}", "Received datagrams not delivered, by udpsessions.drop.cause.");
+        meter.CreateObservableCounter("udpsessions.sends.dropped",
+            () => EachTagged(DropCause, ["send_buffer_full", "session_closed", "failed"],
+                (s, i) => i switch { 0 => s.SendsDroppedBufferFull, 1 => s.SendsDroppedSessionClosed, _ => s.SendsFailed }),
+            "{datagram}", "Sends refused, by udpsessions.drop.cause (send_buffer_full, session_closed, failed).");
+        meter.CreateObservableCounter("udpsessions.datagrams.redirected",
+            () => EachTagged("udpsessions.redirect.kind", ["listener_late", "stray"], (s, i) => i == 0 ? s.ListenerLateDatagrams : s.StraysRerouted),
+            "{datagram}", "Datagrams routed to their session after the accept race, by udpsessions.redirect.kind (listener_late, stray).");
+        meter.CreateObservableCounter("udpsessions.handler.errors", () => Each(s => s.HandlerErrors), "{error}", "Exceptions thrown by handler callbacks.");
+        meter.CreateObservableCounter("udpsessions.socket.errors", () => Each(s => s.SocketErrors), "{error}", "Unexpected socket errors (each logged).");
         return meter;
     }
-
-    private static IEnumerable<Measurement<long>> ByReason(ServerStatistics stats, KeyValuePair<string, object?>[] common)
-    {
-        SessionCloseReason[] reasons = Enum.GetValues<SessionCloseReason>();
-        for (int i = 0; i < reasons.Length; i++)
-        {
-            yield return new Measurement<long>(stats.GetClosed(reasons[i]), [.. common, new("udpsessions.close.reason", CloseReasons[i])]);
-        }
-    }
-
-    private static IEnumerable<Measurement<long>> ByCause(ServerStatistics stats, KeyValuePair<string, object?>[] common)
-    {
-        DropReason[] causes = Enum.GetValues<DropReason>();
-        for (int i = 0; i < causes.Length; i++)
-        {
-            yield return new Measurement<long>(stats.GetDropped(causes[i]), [.. common, new("udpsessions.drop.cause", DropCauses[i])]);
-        }
-    }
-
-    private static IEnumerable<Measurement<long>> SendDrops(ServerStatistics stats, KeyValuePair<string, object?>[] common)
-    {
-        yield return Tagged(stats.SendsDroppedBufferFull, common, "udpsessions.drop.cause", "send_buffer_full");
-        yield return Tagged(stats.SendsDroppedSessionClosed, common, "udpsessions.drop.cause", "session_closed");
-        yield return Tagged(stats.SendsFailed, common, "udpsessions.drop.cause", "failed");
-    }
-
-    private static IEnumerable<Measurement<long>> Redirects(ServerStatistics stats, KeyValuePair<string, object?>[] common)
-    {
-        yield return Tagged(stats.ListenerLateDatagrams, common, "udpsessions.redirect.kind", "listener_late");
-        yield return Tagged(stats.StraysRerouted, common, "udpsessions.redirect.kind", "stray");
-    }
-
-    private static Measurement<long> Tagged(long value, KeyValuePair<string, object?>[] common, string key, string tag) =>
-        new(value, [.. common, new(key, tag)]);
 
     /// <summary>"ReceiveQueueFull" becomes "receive_queue_full".</summary>
     internal static string SnakeCase(string name)
@@ -103,5 +80,17 @@ public static class UdpSessionsMetrics
         }
 
         return builder.ToString();
+    }
+
+    /// <summary>A server and the tags of its measurements.</summary>
+    private sealed class Observed(SessionServer server)
+    {
+        public SessionServer Server { get; } = server;
+
+        public KeyValuePair<string, object?>[] Tags { get; } =
+        [
+            new("network.transport", server.Transport == SessionTransport.Tcp ? "tcp" : "udp"),
+            new("server.port", server.LocalEndPoint.Port),
+        ];
     }
 }

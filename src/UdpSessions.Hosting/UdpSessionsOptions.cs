@@ -21,10 +21,31 @@ public sealed class UdpSessionsOptions
     /// <summary>Every other setting of the server (transport, engine, threads, idle timeout, limits, TCP framing).</summary>
     public SessionServerOptions Server { get; set; } = new();
 
-    /// <summary>The server's options with <see cref="Address"/> and <see cref="Port"/> as its endpoint.</summary>
+    /// <summary>
+    /// More endpoints, by name, each its own server with the same handler and settings (see
+    /// <see cref="UdpSessionsListenerOptions"/>): the way to serve one port over UDP and TCP at once.
+    /// </summary>
+    public Dictionary<string, UdpSessionsListenerOptions> Listeners { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The main server's options, with <see cref="Address"/> and <see cref="Port"/> as its endpoint.</summary>
     internal SessionServerOptions BuildServerOptions()
     {
         Server.EndPoint = new IPEndPoint(IPAddress.Parse(Address), Port);
         return Server;
+    }
+
+    /// <summary>The main server ("") and every listener, in name order, each with its own copy of the options.</summary>
+    internal IEnumerable<(string Name, SessionServerOptions Options)> BuildAllServerOptions()
+    {
+        SessionServerOptions main = BuildServerOptions();
+        yield return (string.Empty, main);
+        foreach ((string name, UdpSessionsListenerOptions listener) in Listeners.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+        {
+            SessionServerOptions options = main.Clone();
+            options.EndPoint = new IPEndPoint(IPAddress.Parse(listener.Address ?? Address), listener.Port ?? Port);
+            options.Transport = listener.Transport;
+            options.Tcp = listener.Tcp ?? main.Tcp.Clone();
+            yield return (name, options);
+        }
     }
 }

@@ -18,18 +18,34 @@ internal sealed class UdpSessionsOptionsValidator : IValidateOptions<UdpSessions
             return ValidateOptionsResult.Fail($"UdpSessions: Port {options.Port} is not between 0 and 65535.");
         }
 
-        if (options.Server is null)
+        if (options.Server is null || options.Listeners is null)
         {
             return ValidateOptionsResult.Fail("UdpSessions: Server options are missing.");
         }
 
-        try
+        foreach ((string listener, UdpSessionsListenerOptions settings) in options.Listeners)
         {
-            options.BuildServerOptions().Validate();
+            if (settings.Address is { } address && !IPAddress.TryParse(address, out _))
+            {
+                return ValidateOptionsResult.Fail($"UdpSessions: Listeners:{listener}: Address '{address}' is not an IPv4 or IPv6 address.");
+            }
+
+            if (settings.Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
+            {
+                return ValidateOptionsResult.Fail($"UdpSessions: Listeners:{listener}: Port {settings.Port} is not between 0 and 65535.");
+            }
         }
-        catch (ArgumentException exception)
+
+        foreach ((string listener, SessionServerOptions server) in options.BuildAllServerOptions())
         {
-            return ValidateOptionsResult.Fail($"UdpSessions: {exception.Message}");
+            try
+            {
+                server.Validate();
+            }
+            catch (ArgumentException exception)
+            {
+                return ValidateOptionsResult.Fail(listener.Length == 0 ? $"UdpSessions: {exception.Message}" : $"UdpSessions: Listeners:{listener}: {exception.Message}");
+            }
         }
 
         return ValidateOptionsResult.Success;

@@ -9,11 +9,11 @@ using UdpSessions.Hosting;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
-/// Registers a UdpSessions server that runs as a hosted service: started and stopped with the host, options validated
+/// Registers a UdpSessions server (plus one per <see cref="UdpSessionsOptions.Listeners"/> entry) that runs as a hosted service: started and stopped with the host, options validated
 /// when the host starts, logging through the host's <see cref="ILoggerFactory"/>, metrics on the "UdpSessions" meter.
 /// The handler is the <see cref="SessionHandler"/> registered in the container (the generic overloads register
 /// THandler); without one the server runs the async API: inject <see cref="SessionServer"/> and call
-/// <see cref="SessionServer.AcceptAllAsync"/>.
+/// <see cref="SessionServer.AcceptAllAsync"/> (or <see cref="UdpSessionsServers"/> for the listeners).
 /// </summary>
 public static class UdpSessionsServiceCollectionExtensions
 {
@@ -68,10 +68,14 @@ public static class UdpSessionsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<UdpSessionsOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UdpSessionsOptions>, UdpSessionsOptionsValidator>());
-        services.TryAddSingleton(provider => new SessionServer(
-            provider.GetRequiredService<IOptions<UdpSessionsOptions>>().Value.BuildServerOptions(),
-            provider.GetService<SessionHandler>(),
-            provider.GetService<ILoggerFactory>()));
+        services.TryAddSingleton(provider =>
+        {
+            SessionHandler? handler = provider.GetService<SessionHandler>();
+            ILoggerFactory? loggerFactory = provider.GetService<ILoggerFactory>();
+            return new UdpSessionsServers(provider.GetRequiredService<IOptions<UdpSessionsOptions>>().Value.BuildAllServerOptions()
+                .Select(entry => (entry.Name, new SessionServer(entry.Options, handler, loggerFactory))));
+        });
+        services.TryAddSingleton(provider => provider.GetRequiredService<UdpSessionsServers>().Main);
         services.AddHostedService<UdpSessionsHostedService>();
         return services;
     }

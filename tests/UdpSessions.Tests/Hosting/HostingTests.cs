@@ -120,6 +120,85 @@ public class HostingTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_listener_serves_the_same_port_over_TCP_with_the_same_handler_and_both_are_measured()
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
+        int port = FreePortForBothProtocols();
+        using IHost host = BuildHost(
+            new()
+            {
+                ["UdpSessions:Address"] = "127.0.0.1",
+                ["UdpSessions:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["UdpSessions:Listeners:tcp:Transport"] = "Tcp",
+            },
+            (services, configuration) => services.AddUdpSessions<RecordingHandler>(configuration.GetSection("UdpSessions")));
+        await host.StartAsync(timeout.Token);
+        UdpSessionsServers servers = host.Services.GetRequiredService<UdpSessionsServers>();
+        Assert.Equal(2, servers.Count);
+        Assert.Same(servers.Main, host.Services.GetRequiredService<SessionServer>());
+        Assert.Equal(SessionTransport.Udp, servers.Main.Transport);
+        Assert.Equal(SessionTransport.Tcp, servers.Get("tcp").Transport);
+        Assert.Equal(port, servers.Main.LocalEndPoint.Port);
+        Assert.Equal(port, servers.Get("tcp").LocalEndPoint.Port);
+
+        using (var udp = new UdpClient(AddressFamily.InterNetwork))
+        {
+            udp.Connect(IPAddress.Loopback, port);
+            await udp.SendAsync(new byte[] { 1, 2 }, timeout.Token);
+            Assert.Equal([1, 2], (await udp.ReceiveAsync(timeout.Token)).Buffer);
+        }
+
+        using (TcpTestClient tcp = await TcpTestClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), TcpFraming.LengthPrefix32, timeout.Token))
+        {
+            await tcp.SendMessageAsync(new byte[] { 3, 4, 5 }, timeout.Token);
+            Assert.Equal([3, 4, 5], await tcp.ReceiveMessageAsync(timeout.Token));
+        }
+
+        var handler = (RecordingHandler)host.Services.GetRequiredService<SessionHandler>();
+        Assert.Equal(2, handler.Sessions.Count);
+        Assert.Equal([SessionTransport.Udp, SessionTransport.Tcp], handler.Sessions.Values.Select(r => r.Session.Transport).Order());
+
+        using var received = new MetricCollector<long>(host.Services.GetRequiredService<IMeterFactory>(), UdpSessionsMetrics.MeterName, "udpsessions.bytes.received");
+        received.RecordObservableInstruments();
+        IReadOnlyList<CollectedMeasurement<long>> both = received.GetMeasurementSnapshot();
+        Assert.Equal(2, both.Single(m => (string?)m.Tags["network.transport"] == "udp").Value);
+        Assert.Equal(3, both.Single(m => (string?)m.Tags["network.transport"] == "tcp").Value);
+        await host.StopAsync(timeout.Token);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task An_invalid_listener_fails_the_host_at_start_naming_the_listener()
+    {
+        using IHost host = BuildHost(
+            new() { ["UdpSessions:Address"] = "127.0.0.1", ["UdpSessions:Listeners:stream:Transport"] = "Tcp", ["UdpSessions:Listeners:stream:Tcp:SendQueueLimit"] = "0" },
+            (services, configuration) => services.AddUdpSessions<RecordingHandler>(configuration.GetSection("UdpSessions")));
+        OptionsValidationException failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("Listeners:stream: Tcp.SendQueueLimit must be at least 1", failure.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A loopback port free for both UDP and TCP right now.</summary>
+    private static int FreePortForBothProtocols()
+    {
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            int port = ((IPEndPoint)tcp.LocalEndPoint!).Port;
+            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            try
+            {
+                udp.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException("no port free for both protocols in 20 attempts");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Without_a_handler_the_async_API_is_served_through_the_injected_server()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
