@@ -90,4 +90,85 @@ public class TcpResourceTests
         Assert.True(handler.Done, "the probe did not see every message");
         Assert.InRange(handler.AllocatedBytes, 0, Measured / 100); // see AllocationTests
     }
+
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(TestEngines.All), MemberType = typeof(TestEngines))]
+    public async Task Out_of_fds_accepting_pauses_and_the_waiting_connections_are_served_once_fds_are_back(TestEngine engine)
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "RLIMIT_NOFILE through /proc and setrlimit");
+        using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
+        const int Clients = 3;
+        using var logs = new CapturingLoggerFactory();
+        await using SessionServer server = await SessionServer.StartAsync(TcpSessionTests.TcpOptions(engine), new RecordingHandler(), logs, timeout.Token);
+        using (TcpTestClient warmUp = await TcpTestClient.ConnectAsync(server.LocalEndPoint, TcpFraming.LengthPrefix32, timeout.Token))
+        {
+            await warmUp.SendMessageAsync(new byte[1], timeout.Token); // everything the accept path runs has run once
+            Assert.NotNull(await warmUp.ReceiveMessageAsync(timeout.Token));
+        }
+
+        // Its session's socket must be closed before the fds are counted, or its number would be free for an accept.
+        await Eventually.TrueAsync(() => server.GetStatistics().ActiveSessions == 0, () => server.GetStatistics().ToString(), cancellationToken: timeout.Token);
+
+        var clients = Enumerable.Range(0, Clients).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)).ToList();
+        var fillers = new List<Socket>();
+        (ulong soft, _) = ProcessLimits.GetOpenFiles();
+        long acceptedWhileShort;
+        try
+        {
+            // No free descriptor number below the soft limit: the server's accept gets EMFILE. The kernel hands out the
+            // lowest free number, so once a filler gets a number above every one in use, no number below it is free.
+            int top = ProcessLimits.OpenFdNumbers()[^1];
+            int filler;
+            do
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                fillers.Add(socket);
+                filler = (int)socket.SafeHandle.DangerousGetHandle();
+            }
+            while (filler <= top);
+
+            ProcessLimits.SetOpenFilesSoft((ulong)filler + 1);
+            foreach (Socket client in clients)
+            {
+                client.Connect(server.LocalEndPoint); // the kernel completes the handshake; the server cannot accept it
+            }
+
+            await Eventually.TrueAsync(() => logs.Entries.Any(e => e.Contains("accept on the TCP listener failed", StringComparison.Ordinal)),
+                () => $"no accept failure logged: {logs.Summary()}", cancellationToken: timeout.Token);
+            acceptedWhileShort = server.GetStatistics().SessionsAccepted;
+        }
+        finally
+        {
+            ProcessLimits.SetOpenFilesSoft(soft);
+            fillers.ForEach(f => f.Dispose());
+        }
+
+        Assert.Equal(1, acceptedWhileShort); // asserted only now: an assertion may load an assembly, which needs an fd
+
+        await Eventually.TrueAsync(() => server.GetStatistics().SessionsAccepted == 1 + Clients, () => server.GetStatistics().ToString(), cancellationToken: timeout.Token);
+        byte[] frame = TcpTestClient.Frame(TcpFraming.LengthPrefix32, [9, 9]);
+        byte[] reply = new byte[frame.Length];
+        foreach (Socket client in clients)
+        {
+            client.ReceiveTimeout = 5_000;
+            client.Send(frame);
+            int read = 0;
+            try
+            {
+                while (read < reply.Length)
+                {
+                    int got = client.Receive(reply, read, reply.Length - read, SocketFlags.None);
+                    Assert.True(got > 0, "the server closed the connection");
+                    read += got;
+                }
+            }
+            catch (SocketException exception)
+            {
+                Assert.Fail($"{exception.Message} after {read} bytes; {server.GetStatistics()}; {logs.Summary(10)}");
+            }
+
+            Assert.Equal(frame, reply);
+            client.Dispose();
+        }
+    }
 }

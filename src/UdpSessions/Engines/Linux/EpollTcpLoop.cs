@@ -48,7 +48,7 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
         int wake = Libc.EventFd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         _wake = wake >= 0 ? new SafeFdHandle(wake) : throw new SocketException(Marshal.GetLastPInvokeError());
         Control(EPOLL_CTL_ADD, _wake, EPOLLIN, WakeTag);
-        ListenerOn();
+        Control(EPOLL_CTL_ADD, engine.Listener.Socket, ListenerEvents, ListenerTag);
     }
 
     public override void Wake()
@@ -142,8 +142,15 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
             AdvanceTimers();
             if (_acceptPausedUntil != 0 && Now >= _acceptPausedUntil)
             {
-                _acceptPausedUntil = 0;
-                ListenerOn();
+                if (TryControl(EPOLL_CTL_ADD, _engine.Listener.Socket, ListenerEvents, ListenerTag, out int errno))
+                {
+                    _acceptPausedUntil = 0;
+                }
+                else
+                {
+                    SocketFailed("epoll_ctl(ADD) of the TCP listener", errno);
+                    _acceptPausedUntil = Now + AcceptPauseMilliseconds; // try again later; the other loops still accept
+                }
             }
         }
     }
@@ -270,7 +277,7 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
     }
 
     // Level-triggered with EPOLLEXCLUSIVE: a connection wakes one (or a few) loops, not all.
-    private void ListenerOn() => Control(EPOLL_CTL_ADD, _engine.Listener.Socket, EPOLLIN | EPOLLEXCLUSIVE, ListenerTag);
+    private const uint ListenerEvents = EPOLLIN | EPOLLEXCLUSIVE;
 
     private void Control(int operation, SafeHandle socket, uint events, ulong data)
     {
