@@ -14,4 +14,7 @@ public enum DropReason
 
     /// <summary>The datagram's session closed while the datagram was being handed to it.</summary>
     SessionClosed,
+
+    /// <summary>TCP: the peer closed the connection in the middle of a frame; the partial frame is counted here.</summary>
+    IncompleteFrame,
 }

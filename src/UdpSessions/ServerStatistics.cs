@@ -29,6 +29,7 @@ public sealed class ServerStatistics
             SocketErrors += Volatile.Read(ref c.SocketErrors);
             DatagramsSent += Volatile.Read(ref c.DatagramsSent);
             BytesSent += Volatile.Read(ref c.BytesSent);
+            ConnectionsRefused += Volatile.Read(ref c.ConnectionsRefused);
             Add(_dropped, c.Dropped);
             Add(_closed, c.Closed);
         }
@@ -90,6 +91,9 @@ public sealed class ServerStatistics
 
     /// <summary>Unexpected socket errors (each is logged).</summary>
     public long SocketErrors { get; }
+
+    /// <summary>TCP: connections closed right after accept because <see cref="SessionServerOptions.MaxSessions"/> sessions were open.</summary>
+    public long ConnectionsRefused { get; }
 
     /// <summary>Datagrams dropped for <paramref name="reason"/>.</summary>
     public long GetDropped(DropReason reason) => _dropped[(int)reason];

@@ -51,12 +51,17 @@ public sealed partial class Session : IAsyncDisposable
     /// True when the session has a connected socket of its own; false when it is served through the listening socket
     /// (socket budget reached or fds exhausted). The API behaves the same either way.
     /// </summary>
-    public bool HasOwnSocket => Socket is not null;
+    public bool HasOwnSocket => Socket is not null || Connection is not null;
+
+    /// <summary>UDP or TCP. Everything else about a session (callbacks, async API, idle timeout, close reasons) is the same.</summary>
+    public SessionTransport Transport => Connection is null ? SessionTransport.Udp : SessionTransport.Tcp;
 
     /// <summary>
     /// Sends one datagram to the peer without blocking. Returns false, and counts the datagram as dropped, when the
     /// socket's send buffer is full or the session is closed. Throws <see cref="ArgumentException"/> when the datagram
-    /// is larger than a UDP datagram can be.
+    /// is larger than a UDP datagram can be. Over TCP it sends one frame; it returns false (counted) when the session's
+    /// send queue (<see cref="TcpOptions.SendQueueLimit"/>) has no room, and throws when the message is larger than
+    /// <see cref="TcpOptions.MaxFrameSize"/>.
     /// </summary>
     public bool Send(ReadOnlySpan<byte> datagram) => Home.Engine.Send(this, datagram);
 
@@ -82,6 +87,9 @@ public sealed partial class Session : IAsyncDisposable
 
     /// <summary>The peer's address in the engine's native form, for sends through the listener (sessions without a socket).</summary>
     internal object? PeerNativeAddress { get; set; }
+
+    /// <summary>The TCP connection, or null for a UDP session.</summary>
+    internal Engines.Tcp.TcpConnection? Connection { get; init; }
 
     /// <summary>The connected socket, or null when the session is served through the listener.</summary>
     internal SafeHandle? Socket { get; set; }

@@ -22,4 +22,16 @@ public enum SessionCloseReason
 
     /// <summary>A configured limit was reached (for example the async accept backlog was full).</summary>
     LimitReached,
+
+    /// <summary>TCP: the peer announced a frame larger than <see cref="TcpOptions.MaxFrameSize"/>.</summary>
+    FrameTooLarge,
+
+    /// <summary>
+    /// TCP: the peer closed its side of the connection (FIN) and every message it sent was delivered. Replies already
+    /// queued are written before the socket closes.
+    /// </summary>
+    PeerClosed,
+
+    /// <summary>TCP: the connection was reset (RST, ECONNRESET or EPIPE).</summary>
+    PeerReset,
 }

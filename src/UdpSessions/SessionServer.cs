@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using UdpSessions.Engines;
 using UdpSessions.Engines.Linux;
+using UdpSessions.Engines.Tcp;
 using UdpSessions.Internal;
 
 namespace UdpSessions;
@@ -45,11 +46,16 @@ public sealed class SessionServer : IAsyncDisposable
             copy.IoThreads = 1;
         }
 
-        _engine = Engine == EngineKind.Epoll ? new EpollEngine(copy, handler, logger) : new PortableEngine(copy, handler, logger);
+        _engine = copy.Transport == SessionTransport.Tcp
+            ? Engine == EngineKind.Epoll ? new EpollTcpEngine(copy, handler, logger) : new PortableTcpEngine(copy, handler, logger)
+            : Engine == EngineKind.Epoll ? new EpollEngine(copy, handler, logger) : new PortableEngine(copy, handler, logger);
     }
 
     /// <summary>The settings in force (a validated copy).</summary>
     public SessionServerOptions Options { get; }
+
+    /// <summary>The protocol this server listens with (<see cref="SessionServerOptions.Transport"/>).</summary>
+    public SessionTransport Transport => Options.Transport;
 
     /// <summary>The engine in use (<see cref="EngineKind.Auto"/> resolved).</summary>
     public EngineKind Engine { get; }

@@ -9,6 +9,16 @@ public sealed class SessionServerOptions
     /// <summary>The well-known endpoint to listen on. Port 0 picks a free port. Default: 0.0.0.0:0.</summary>
     public IPEndPoint EndPoint { get; set; } = new(IPAddress.Any, 0);
 
+    /// <summary>
+    /// UDP (default) or TCP. A TCP server accepts connections on <see cref="EndPoint"/> and serves them on the same
+    /// engine, I/O threads, <see cref="Session"/> type and <see cref="SessionHandler"/> callbacks; <see cref="Tcp"/>
+    /// says how its stream is framed. To serve both protocols on one port, start two servers with the same handler.
+    /// </summary>
+    public SessionTransport Transport { get; set; } = SessionTransport.Udp;
+
+    /// <summary>TCP settings (framing, maximum message, send queue); used when <see cref="Transport"/> is TCP.</summary>
+    public TcpOptions Tcp { get; set; } = new();
+
     /// <summary>The I/O engine. Default: <see cref="EngineKind.Auto"/> (epoll on Linux).</summary>
     public EngineKind Engine { get; set; } = EngineKind.Auto;
 
@@ -79,12 +89,23 @@ public sealed class SessionServerOptions
         Require(SocketBudget is null or >= 0, nameof(SocketBudget), "must not be negative");
         Require(AcceptBacklog >= 1, nameof(AcceptBacklog), "must be at least 1");
         Require(ReceiveQueueCapacity >= 1, nameof(ReceiveQueueCapacity), "must be at least 1");
+        Require(Enum.IsDefined(Transport), nameof(Transport), "is not a known transport");
+        ArgumentNullException.ThrowIfNull(Tcp, nameof(Tcp));
+        foreach ((bool valid, string name, string problem) in Tcp.Checks())
+        {
+            Require(valid, $"{nameof(Tcp)}.{name}", problem);
+        }
     }
 
     /// <summary>The largest UDP payload over IPv6 without jumbograms (65,535 - 8).</summary>
     internal const int MaxUdpPayload = 65_527;
 
-    internal SessionServerOptions Clone() => (SessionServerOptions)MemberwiseClone();
+    internal SessionServerOptions Clone()
+    {
+        var copy = (SessionServerOptions)MemberwiseClone();
+        copy.Tcp = Tcp?.Clone()!;
+        return copy;
+    }
 
     private static void Require(bool condition, string name, string problem)
     {

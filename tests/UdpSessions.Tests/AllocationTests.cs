@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 
+using UdpSessions.Tests.Infrastructure;
+
 namespace UdpSessions.Tests;
 
 /// <summary>
@@ -39,31 +41,5 @@ public class AllocationTests
         // One allocation per datagram would be >= 24 bytes x 20,000. A few dozen bytes once are the JIT's tiered PGO
         // instrumentation (gone with DOTNET_TieredPGO=0), not the datagram path.
         Assert.InRange(handler.AllocatedBytes, 0, Measured / 100);
-    }
-
-    private sealed class AllocationProbe(int start, int end) : SessionHandler
-    {
-        private int _count;
-        private long _startBytes;
-
-        public long AllocatedBytes { get; private set; } = -1;
-
-        public bool Done { get; private set; }
-
-        public override void OnDatagram(Session session, ReadOnlySpan<byte> datagram)
-        {
-            if (_count == start)
-            {
-                _startBytes = GC.GetAllocatedBytesForCurrentThread();
-            }
-            else if (_count == end)
-            {
-                AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - _startBytes;
-                Done = true;
-            }
-
-            _count++;
-            session.Send(datagram);
-        }
     }
 }

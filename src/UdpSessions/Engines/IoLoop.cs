@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using UdpSessions.Engines.Tcp;
 using UdpSessions.Internal;
 
 namespace UdpSessions.Engines;
@@ -11,7 +12,7 @@ namespace UdpSessions.Engines;
 /// queue: a close request, or a datagram that arrived on another socket (the listener, or a new session socket in its
 /// bind-to-connect window) and is copied over.
 /// </summary>
-internal abstract class IoLoop
+internal abstract partial class IoLoop
 {
     private readonly ConcurrentQueue<LoopCommand> _commands = new();
     private readonly Action<Session> _expire;
@@ -97,6 +98,12 @@ internal abstract class IoLoop
     {
         while (_commands.TryDequeue(out LoopCommand command))
         {
+            if (command.Work is not null)
+            {
+                command.Work.Execute(this);
+                continue;
+            }
+
             if (command.Datagram is null)
             {
                 TearDown(command.Session, command.Session.PendingCloseReason);
@@ -251,6 +258,7 @@ internal abstract class IoLoop
         reason = session.PendingCloseReason;
         Wheel?.Remove(session);
         Engine.Registry.Remove(session);
+        session.Connection?.Release(Engine.SendCounters);
         List<QueuedDatagram>? leftovers = null;
         if (session.Socket is not null)
         {
@@ -333,5 +341,5 @@ internal abstract class IoLoop
 
     protected readonly record struct QueuedDatagram(byte[] Buffer, int Length, PeerAddress Source);
 
-    private readonly record struct LoopCommand(Session Session, byte[]? Datagram, int Length);
+    private readonly record struct LoopCommand(Session Session, byte[]? Datagram, int Length, ILoopWork? Work = null);
 }

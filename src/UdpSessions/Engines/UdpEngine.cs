@@ -107,10 +107,9 @@ internal abstract class UdpEngine
     /// <summary>One send attempt, counted when it succeeds; the caller decides what a refusal means.</summary>
     public SendStatus TrySend(Session session, ReadOnlySpan<byte> datagram)
     {
-        if (datagram.Length > SessionServerOptions.MaxUdpPayload)
+        if (SendLengthProblem(datagram.Length) is { } problem)
         {
-            throw new ArgumentException(
-                $"A UDP datagram holds at most {SessionServerOptions.MaxUdpPayload} bytes; this one has {datagram.Length}.", nameof(datagram));
+            throw new ArgumentException(problem, nameof(datagram));
         }
 
         if (!session.IsOpen)
@@ -153,12 +152,17 @@ internal abstract class UdpEngine
     }
 
     /// <summary>Waits (off the I/O threads) until the session's socket may take a datagram again, or the token fires.</summary>
-    public async ValueTask WaitUntilWritableAsync(Session session, CancellationToken cancellationToken)
+    public virtual async ValueTask WaitUntilWritableAsync(Session session, CancellationToken cancellationToken)
     {
         while (session.IsOpen && !await Task.Run(() => PollWritable(session, 50), cancellationToken).ConfigureAwait(false))
         {
         }
     }
+
+    /// <summary>Why a message of <paramref name="length"/> bytes cannot be sent on this transport, or null when it can.</summary>
+    protected virtual string? SendLengthProblem(int length) => length > SessionServerOptions.MaxUdpPayload
+        ? $"A UDP datagram holds at most {SessionServerOptions.MaxUdpPayload} bytes; this one has {length}."
+        : null;
 
     protected abstract bool TryCreateSessionSocket(Session session);
 

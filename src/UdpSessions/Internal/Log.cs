@@ -26,4 +26,10 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Error, "I/O loop {Loop} failed; its sessions are closed")]
     public static partial void LoopFailed(ILogger logger, int loop, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Warning, "Session {SessionId} ({Remote}) announced a {Length}-byte frame, over the maximum of {Max}; the session is closed")]
+    public static partial void FrameTooLarge(ILogger logger, long sessionId, System.Net.IPEndPoint remote, long length, int max);
+
+    [LoggerMessage(9, LogLevel.Warning, "accept on the TCP listener failed (errno {Errno}); accepting pauses for {PauseMilliseconds} ms")]
+    public static partial void AcceptFailed(ILogger logger, int errno, int pauseMilliseconds);
 }

@@ -17,6 +17,7 @@ internal sealed class LoopCounters
     public long SocketErrors;
     public long DatagramsSent; // sends made on this loop's own thread (from its callbacks)
     public long BytesSent;
+    public long ConnectionsRefused; // TCP: accepted by the kernel, refused at the session limit
     public readonly long[] Dropped = new long[Enum.GetValues<DropReason>().Length];
     public readonly long[] Closed = new long[Enum.GetValues<SessionCloseReason>().Length + 1];
 }

@@ -11,7 +11,11 @@ internal static class EchoCommand
 {
     public static Command Create()
     {
-        Option<int> port = CliOptions.RequiredInt("--port", "UDP port to listen on (0 picks a free one).", 0, 65535);
+        Option<int> port = CliOptions.RequiredInt("--port", "Port to listen on (0 picks a free one).", 0, 65535);
+        var tcp = new Option<bool>("--tcp") { Description = "Serve the same echo over TCP: one session per connection, messages framed by --framing." };
+        Option<string> framing = CliOptions.Choice("--framing", "TCP framing: length32 or length16 (big-endian length prefix) or raw (each read echoed as is).",
+            "length32", "length32", "length16", "raw");
+        Option<int?> maxFrame = CliOptions.OptionalInt("--max-frame-size", "TCP: largest message in bytes (default 65535).", 1, 1 << 30);
         var host = new Option<string>("--host") { Description = "Address to listen on.", DefaultValueFactory = _ => "0.0.0.0" };
         host.Validators.Add(r =>
         {
@@ -39,8 +43,11 @@ internal static class EchoCommand
         Option<int?> maxDatagram = CliOptions.OptionalInt("--max-datagram-size", "Largest datagram accepted, in bytes (default 4096).", 1, 65_527);
         Option<int?> budget = CliOptions.OptionalInt("--socket-budget", "Most sessions with a socket of their own (default: no budget).", 0);
 
-        var command = new Command("echo", "Run an echo server until Ctrl+C or SIGTERM, printing rates every second.");
+        var command = new Command("echo", "Run an echo server (UDP, or TCP with --tcp) until Ctrl+C or SIGTERM, printing rates every second.");
         command.Options.Add(port);
+        command.Options.Add(tcp);
+        command.Options.Add(framing);
+        command.Options.Add(maxFrame);
         command.Options.Add(host);
         engine.AddTo(command);
         command.Options.Add(mode);
@@ -59,6 +66,21 @@ internal static class EchoCommand
                 SocketBudget = parseResult.GetValue(budget),
             };
             engine.ApplyTo(parseResult, options);
+            if (parseResult.GetValue(tcp))
+            {
+                options.Transport = SessionTransport.Tcp;
+                options.Tcp.Framing = parseResult.GetValue(framing) switch
+                {
+                    "length16" => TcpFraming.LengthPrefix16,
+                    "raw" => TcpFraming.Raw,
+                    _ => TcpFraming.LengthPrefix32,
+                };
+                if (parseResult.GetValue(maxFrame) is int frame)
+                {
+                    options.Tcp.MaxFrameSize = frame;
+                }
+            }
+
             if (parseResult.GetValue(maxSessions) is int max)
             {
                 options.MaxSessions = max;
@@ -89,7 +111,7 @@ internal static class EchoCommand
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"udps echo: listening on {server.LocalEndPoint} ({server.EngineDescription}, {server.Options.IoThreads} I/O thread(s)); Ctrl+C to stop"));
+            $"udps echo: listening on {server.Transport.ToString().ToUpperInvariant()} {server.LocalEndPoint} ({server.EngineDescription}, {server.Options.IoThreads} I/O thread(s)); Ctrl+C to stop"));
         try
         {
             await ReportEverySecondAsync(server, shutdown.Token);

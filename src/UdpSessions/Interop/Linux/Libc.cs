@@ -63,4 +63,10 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibC, EntryPoint = "poll", SetLastError = true)]
     public static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport(LibC, EntryPoint = "listen", SetLastError = true)]
+    public static partial int Listen(SafeHandle fd, int backlog);
+
+    [LibraryImport(LibC, EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept4(SafeHandle fd, byte* address, uint* addressLength, int flags);
 }

@@ -13,6 +13,10 @@ internal static class Errno
     public const int EMSGSIZE = 90;
     public const int ENOBUFS = 105;
     public const int ECONNREFUSED = 111;
+    public const int EPIPE = 32;
+    public const int ECONNABORTED = 103;
+    public const int ECONNRESET = 104;
+    public const int ETIMEDOUT = 110;
 
     /// <summary>The errors that mean "no fd or memory for another socket now": serve the session without one.</summary>
     public static bool IsResourceExhaustion(int errno) => errno is EMFILE or ENFILE or ENOBUFS or ENOMEM;
@@ -23,6 +27,9 @@ internal static class SocketConstants
     public const int AF_INET = 2;
     public const int AF_INET6 = 10;
     public const int SOCK_DGRAM = 2;
+    public const int SOCK_STREAM = 1;
+    public const int IPPROTO_TCP = 6;
+    public const int TCP_NODELAY = 1;
     public const int SOCK_NONBLOCK = 0x800;
     public const int SOCK_CLOEXEC = 0x80000;
     public const int SOL_SOCKET = 1;
@@ -47,6 +54,7 @@ internal static class EpollConstants
     public const uint EPOLLOUT = 0x004;
     public const uint EPOLLERR = 0x008;
     public const uint EPOLLHUP = 0x010;
+    public const uint EPOLLRDHUP = 0x2000;
     public const uint EPOLLEXCLUSIVE = 1u << 28;
     public const uint EPOLLONESHOT = 1u << 30;
     public const uint EPOLLET = 1u << 31;

@@ -1,0 +1,52 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace UdpSessions.Hosting;
+
+/// <summary>
+/// Starts the servers with the host and stops them (every session closed, every socket released) with it. If one
+/// fails to start, those already started are stopped before the error reaches the host.
+/// </summary>
+internal sealed class UdpSessionsHostedService(IServiceProvider services, ILogger<UdpSessionsHostedService> logger) : IHostedService
+{
+    private readonly List<SessionServer> _started = [];
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        UdpSessionsServers servers = services.GetRequiredService<UdpSessionsServers>();
+        try
+        {
+            foreach (SessionServer server in servers)
+            {
+                Log.Starting(logger, server.Transport, server.Options.EndPoint.ToString());
+                await server.StartAsync(cancellationToken).ConfigureAwait(false);
+                _started.Add(server);
+            }
+        }
+        catch
+        {
+            await StopAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        if (services.GetService<IMeterFactory>() is { } meterFactory)
+        {
+            UdpSessionsMetrics.Publish(meterFactory, servers);
+            Log.MetricsPublished(logger, UdpSessionsMetrics.MeterName);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(_started.Select(server => server.StopAsync(cancellationToken).AsTask())).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Log.StopTimedOut(logger);
+        }
+    }
+}

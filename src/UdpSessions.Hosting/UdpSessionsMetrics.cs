@@ -1,0 +1,96 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+
+namespace UdpSessions.Hosting;
+
+/// <summary>
+/// The servers' counters as System.Diagnostics.Metrics instruments on the "UdpSessions" meter. Every instrument is
+/// observable: it reads <see cref="SessionServer.GetStatistics"/> when a listener collects, so the datagram path pays
+/// nothing for metrics. Names follow OpenTelemetry conventions; every measurement carries <c>network.transport</c>
+/// (udp or tcp) and <c>server.port</c> of the server it describes.
+/// </summary>
+public static class UdpSessionsMetrics
+{
+    /// <summary>The meter's name, for <c>dotnet-counters monitor --counters UdpSessions</c> and OpenTelemetry's AddMeter.</summary>
+    public const string MeterName = "UdpSessions";
+
+    private const string DropCause = "udpsessions.drop.cause";
+    private static readonly string[] DropCauses = Enum.GetNames<DropReason>().Select(SnakeCase).ToArray();
+    private static readonly string[] CloseReasons = Enum.GetNames<SessionCloseReason>().Select(SnakeCase).ToArray();
+
+    /// <summary>Creates the meter from <paramref name="meterFactory"/> and its instruments over the started <paramref name="servers"/>.</summary>
+    public static Meter Publish(IMeterFactory meterFactory, params IReadOnlyList<SessionServer> servers)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(servers);
+        Meter meter = meterFactory.Create(MeterName);
+        Observed[] observed = [.. servers.Select(server => new Observed(server))];
+
+        IEnumerable<Measurement<long>> Each(Func<ServerStatistics, long> read) =>
+            observed.Select(o => new Measurement<long>(read(o.Server.GetStatistics()), o.Tags));
+
+        IEnumerable<Measurement<long>> EachTagged(string key, string[] values, Func<ServerStatistics, int, long> read) =>
+            observed.SelectMany(o =>
+            {
+                ServerStatistics stats = o.Server.GetStatistics();
+                return values.Select((value, i) => new Measurement<long>(read(stats, i), [.. o.Tags, new(key, value)]));
+            });
+
+        meter.CreateObservableUpDownCounter("udpsessions.sessions.active", () => Each(s => s.ActiveSessions), "{session}", "Sessions open now.");
+        meter.CreateObservableCounter("udpsessions.sessions.accepted", () => Each(s => s.SessionsAccepted), "{session}", "Sessions accepted since start.");
+        meter.CreateObservableCounter("udpsessions.sessions.closed",
+            () => EachTagged("udpsessions.close.reason", CloseReasons, (s, i) => s.GetClosed(Enum.GetValues<SessionCloseReason>()[i])),
+            "{session}", "Sessions closed, by udpsessions.close.reason.");
+        meter.CreateObservableCounter("udpsessions.sessions.without_socket", () => Each(s => s.SessionsWithoutSocket), "{session}",
+            "UDP sessions served through the listener (socket budget or fd limit) instead of a socket of their own.");
+        meter.CreateObservableCounter("udpsessions.connections.refused", () => Each(s => s.ConnectionsRefused), "{connection}",
+            "TCP connections closed at accept because MaxSessions sessions were open.");
+        meter.CreateObservableCounter("udpsessions.datagrams.received", () => Each(s => s.DatagramsReceived), "{datagram}", "Datagrams (TCP: frames) read.");
+        meter.CreateObservableCounter("udpsessions.datagrams.delivered", () => Each(s => s.DatagramsDelivered), "{datagram}", "Datagrams handed to the application.");
+        meter.CreateObservableCounter("udpsessions.datagrams.sent", () => Each(s => s.DatagramsSent), "{datagram}", "Datagrams (TCP: frames) sent.");
+        meter.CreateObservableCounter("udpsessions.bytes.received", () => Each(s => s.BytesReceived), "By", "Payload bytes received.");
+        meter.CreateObservableCounter("udpsessions.bytes.sent", () => Each(s => s.BytesSent), "By", "Payload bytes sent.");
+        meter.CreateObservableCounter("udpsessions.datagrams.dropped",
+            () => EachTagged(DropCause, DropCauses, (s, i) => s.GetDropped(Enum.GetValues<DropReason>()[i])),
+            "{datagram}", "Received datagrams not delivered, by udpsessions.drop.cause.");
+        meter.CreateObservableCounter("udpsessions.sends.dropped",
+            () => EachTagged(DropCause, ["send_buffer_full", "session_closed", "failed"],
+                (s, i) => i switch { 0 => s.SendsDroppedBufferFull, 1 => s.SendsDroppedSessionClosed, _ => s.SendsFailed }),
+            "{datagram}", "Sends refused, by udpsessions.drop.cause (send_buffer_full, session_closed, failed).");
+        meter.CreateObservableCounter("udpsessions.datagrams.redirected",
+            () => EachTagged("udpsessions.redirect.kind", ["listener_late", "stray"], (s, i) => i == 0 ? s.ListenerLateDatagrams : s.StraysRerouted),
+            "{datagram}", "Datagrams routed to their session after the accept race, by udpsessions.redirect.kind (listener_late, stray).");
+        meter.CreateObservableCounter("udpsessions.handler.errors", () => Each(s => s.HandlerErrors), "{error}", "Exceptions thrown by handler callbacks.");
+        meter.CreateObservableCounter("udpsessions.socket.errors", () => Each(s => s.SocketErrors), "{error}", "Unexpected socket errors (each logged).");
+        return meter;
+    }
+
+    /// <summary>"ReceiveQueueFull" becomes "receive_queue_full".</summary>
+    internal static string SnakeCase(string name)
+    {
+        var builder = new StringBuilder(name.Length + 4);
+        foreach (char c in name)
+        {
+            if (char.IsUpper(c) && builder.Length > 0)
+            {
+                builder.Append('_');
+            }
+
+            builder.Append(char.ToLowerInvariant(c));
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>A server and the tags of its measurements.</summary>
+    private sealed class Observed(SessionServer server)
+    {
+        public SessionServer Server { get; } = server;
+
+        public KeyValuePair<string, object?>[] Tags { get; } =
+        [
+            new("network.transport", server.Transport == SessionTransport.Tcp ? "tcp" : "udp"),
+            new("server.port", server.LocalEndPoint.Port),
+        ];
+    }
+}

@@ -1,0 +1,51 @@
+using System.Net;
+
+namespace UdpSessions.Hosting;
+
+/// <summary>
+/// The server that <c>AddUdpSessions</c> runs. In configuration everything sits flat in one section:
+/// <c>"UdpSessions": { "Address": "0.0.0.0", "Port": 9000, "Transport": "Tcp", "IdleTimeout": "00:00:30", "Tcp": { "Framing": "LengthPrefix16" } }</c>
+/// (every <see cref="SessionServerOptions"/> property by name, apart from EndPoint, which is Address and Port).
+/// </summary>
+public sealed class UdpSessionsOptions
+{
+    /// <summary>The configuration section <c>AddUdpSessions(IConfiguration)</c> users usually pass: "UdpSessions".</summary>
+    public const string SectionName = "UdpSessions";
+
+    /// <summary>The address to listen on, IPv4 or IPv6 ("0.0.0.0", "::", "127.0.0.1"). Default: "0.0.0.0".</summary>
+    public string Address { get; set; } = "0.0.0.0";
+
+    /// <summary>The port to listen on; 0 picks a free one (see <see cref="SessionServer.LocalEndPoint"/>). Default: 0.</summary>
+    public int Port { get; set; }
+
+    /// <summary>Every other setting of the server (transport, engine, threads, idle timeout, limits, TCP framing).</summary>
+    public SessionServerOptions Server { get; set; } = new();
+
+    /// <summary>
+    /// More endpoints, by name, each its own server with the same handler and settings (see
+    /// <see cref="UdpSessionsListenerOptions"/>): the way to serve one port over UDP and TCP at once.
+    /// </summary>
+    public Dictionary<string, UdpSessionsListenerOptions> Listeners { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The main server's options, with <see cref="Address"/> and <see cref="Port"/> as its endpoint.</summary>
+    internal SessionServerOptions BuildServerOptions()
+    {
+        Server.EndPoint = new IPEndPoint(IPAddress.Parse(Address), Port);
+        return Server;
+    }
+
+    /// <summary>The main server ("") and every listener, in name order, each with its own copy of the options.</summary>
+    internal IEnumerable<(string Name, SessionServerOptions Options)> BuildAllServerOptions()
+    {
+        SessionServerOptions main = BuildServerOptions();
+        yield return (string.Empty, main);
+        foreach ((string name, UdpSessionsListenerOptions listener) in Listeners.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+        {
+            SessionServerOptions options = main.Clone();
+            options.EndPoint = new IPEndPoint(IPAddress.Parse(listener.Address ?? Address), listener.Port ?? Port);
+            options.Transport = listener.Transport;
+            options.Tcp = listener.Tcp ?? main.Tcp.Clone();
+            yield return (name, options);
+        }
+    }
+}
