@@ -39,6 +39,12 @@ internal static class EchoCommand
         Option<int?> maxDatagram = CliOptions.OptionalInt("--max-datagram-size", "Largest datagram accepted, in bytes (default 4096).", 1, 65_527);
         Option<int?> budget = CliOptions.OptionalInt("--socket-budget", "Most sessions with a socket of their own (default: no budget).", 0);
 
+        var statsFile = new Option<string?>("--stats-file")
+        {
+            Description = "Keep this file updated with the process's managed bytes allocated (for udps load --server-stats-file).",
+        };
+        var quiet = new Option<bool>("--quiet") { Description = "No per-second rate lines (they allocate; benchmarks measure allocation)." };
+
         var command = new Command("echo", "Run an echo server until Ctrl+C or SIGTERM, printing rates every second.");
         command.Options.Add(port);
         command.Options.Add(host);
@@ -48,6 +54,8 @@ internal static class EchoCommand
         command.Options.Add(maxSessions);
         command.Options.Add(maxDatagram);
         command.Options.Add(budget);
+        command.Options.Add(statsFile);
+        command.Options.Add(quiet);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -69,12 +77,12 @@ internal static class EchoCommand
                 options.MaxDatagramSize = size;
             }
 
-            return await RunAsync(options, cancellationToken);
+            return await RunAsync(options, parseResult.GetValue(statsFile), parseResult.GetValue(quiet), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(SessionServerOptions options, CancellationToken invocationToken)
+    private static async Task<int> RunAsync(SessionServerOptions options, string? statsFile, bool quiet, CancellationToken invocationToken)
     {
         using var shutdown = new ShutdownSignal(invocationToken);
         SessionServer server;
@@ -90,12 +98,23 @@ internal static class EchoCommand
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"udps echo: listening on {server.LocalEndPoint} ({server.EngineDescription}, {server.Options.IoThreads} I/O thread(s)); Ctrl+C to stop"));
+        AllocationStatsFile? stats = null;
         try
         {
-            await ReportEverySecondAsync(server, shutdown.Token);
+            stats = statsFile is null ? null : new AllocationStatsFile(statsFile, TimeSpan.FromMilliseconds(100));
+            if (quiet)
+            {
+                await Task.Delay(Timeout.Infinite, shutdown.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            else
+            {
+                await ReportEverySecondAsync(server, shutdown.Token);
+            }
         }
         finally
         {
+            stats?.Dispose();
+
             // The shutdown token has fired by now; stopping must not be cancelled by it.
             await server.StopAsync(CancellationToken.None);
         }
