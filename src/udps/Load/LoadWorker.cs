@@ -69,7 +69,8 @@ internal sealed class LoadWorker : IDisposable
             }
 
             long wakeAt = nextHousekeeping;
-            if (OpenLoop && schedule.IsSending(now))
+            // Requests due before the end of sending are sent even if the generator fell behind: they carry their due time.
+            if (OpenLoop && _nextSendAt < schedule.SendEnd)
             {
                 SendDue(now, schedule);
                 wakeAt = Math.Min(wakeAt, (long)_nextSendAt);
@@ -118,6 +119,7 @@ internal sealed class LoadWorker : IDisposable
     private bool Housekeep(LoadSchedule schedule, long now)
     {
         bool sending = schedule.IsSending(now);
+        bool owesSends = OpenLoop && _nextSendAt < schedule.SendEnd && _started > 0;
         while (sending && _started < _slots.Length && _slots[_started]!.StartAt <= now)
         {
             _readiness.Add(_started, _slots[_started]!);
@@ -152,7 +154,7 @@ internal sealed class LoadWorker : IDisposable
             inFlight += session.InFlight;
         }
 
-        return sending || inFlight > 0;
+        return sending || owesSends || inFlight > 0;
     }
 
     /// <summary>Open loop: sends every request whose time has come, each stamped with its due time, not the time it left.</summary>
