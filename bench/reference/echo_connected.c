@@ -87,8 +87,12 @@ static int accept_session(const struct sockaddr_in *peer) {
     return s;
 }
 
+// The listener gets a budget per wake-up: under an accept storm new peers can arrive faster than they are accepted,
+// and reading it until EAGAIN would starve every established session.
+#define LISTENER_BUDGET 64
+
 static void read_listener(void) {
-    for (;;) {
+    for (int budget = LISTENER_BUDGET; budget > 0; budget--) {
         struct sockaddr_in peer;
         socklen_t len = sizeof peer;
         ssize_t n = recvfrom(listener, buffer, sizeof buffer, 0, (struct sockaddr *)&peer, &len);

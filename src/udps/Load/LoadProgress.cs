@@ -57,11 +57,16 @@ internal static class LoadProgress
                 return null;
             }
 
+            if (_previous is null)
+            {
+                (_previous, _previousAt) = (new LoadTally(), schedule.Start);
+            }
+
             LoadTally now = client.Snapshot();
             long at = Stopwatch.GetTimestamp();
-            double seconds = _previous is null ? 0 : Stopwatch.GetElapsedTime(_previousAt, at).TotalSeconds;
-            double replies = seconds > 0 ? (now.Replies - _previous!.Replies) / seconds : 0;
-            double accepted = seconds > 0 ? (now.SessionsAccepted - _previous!.SessionsAccepted) / seconds : 0;
+            double seconds = Stopwatch.GetElapsedTime(_previousAt, at).TotalSeconds;
+            double replies = seconds > 0 ? (now.Replies - _previous.Replies) / seconds : 0;
+            double accepted = seconds > 0 ? (now.SessionsAccepted - _previous.SessionsAccepted) / seconds : 0;
             (_previous, _previousAt) = (now, at);
             string phase = at < schedule.MeasureStart ? "warm-up" : at < schedule.SendEnd ? "measuring" : "draining";
             double elapsed = Stopwatch.GetElapsedTime(schedule.Start, at).TotalSeconds;
