@@ -70,6 +70,12 @@ internal sealed class FaultyEchoServer : IDisposable
             }
 
             long index = Received++;
+            if (index == _plan.StallAt)
+            {
+                // The server stops reading for a while, as a GC pause or a blocked thread would: requests queue up.
+                Thread.Sleep(_plan.StallFor);
+            }
+
             Span<byte> datagram = buffer.AsSpan(0, length);
             bool faulty = index >= _plan.FirstFaulty && index < _plan.FirstFaulty + _plan.FaultySpan;
             long n = index - _plan.FirstFaulty;
@@ -132,4 +138,9 @@ internal sealed record FaultPlan
     public int DuplicateEvery { get; init; }
 
     public int SwapEvery { get; init; }
+
+    /// <summary>Before echoing this datagram (by arrival number) the server sleeps <see cref="StallFor"/>; -1: never.</summary>
+    public long StallAt { get; init; } = -1;
+
+    public TimeSpan StallFor { get; init; }
 }
