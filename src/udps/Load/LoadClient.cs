@@ -97,6 +97,10 @@ internal sealed class LoadClient
         {
             return null; // cancelled before the measured phase began
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null; // the server went away (or its stats file did): the load's own figures still stand
+        }
     }
 
     private static Task DelayUntilAsync(long timestamp, CancellationToken cancellationToken)
