@@ -7,10 +7,11 @@ import statistics
 import sys
 from collections import defaultdict
 
-SERVERS = ["udps-level", "udps-oneshot", "udps-portable", "naive-dotnet", "c-mmsg", "c-connected"]
+SERVERS = ["udps-level", "udps-oneshot", "udps-addrmap", "udps-portable", "naive-dotnet", "c-mmsg", "c-connected"]
 LABELS = {
     "udps-level": "UdpSessions epoll level-triggered (default)",
     "udps-oneshot": "UdpSessions epoll edge-triggered oneshot",
+    "udps-addrmap": "UdpSessions epoll engine with `--socket-budget 0` (address map, no socket per session; 64x16, 1024x16 and churn only)",
     "udps-portable": "UdpSessions portable engine",
     "naive-dotnet": "naive .NET (ReceiveFromAsync/SendToAsync)",
     "c-mmsg": "C recvmmsg/sendmmsg, one socket",
@@ -20,7 +21,7 @@ STEADY = ["1x16", "64x16", "64x1", "1024x1", "1024x16", "10000x1"]
 CHURN = ["churn-1000", "churn-10000"]
 REFERENCE = "c-connected"
 DEFAULT = "udps-level"
-COLORS = ["#1f77b4", "#6baed6", "#9ecae1", "#d62728", "#7f7f7f", "#2ca02c"]
+COLORS = ["#1f77b4", "#6baed6", "#17becf", "#9ecae1", "#d62728", "#7f7f7f", "#2ca02c"]
 
 
 def load(results):
@@ -80,7 +81,7 @@ def steady_table(runs, config):
     ref = runs.get((config, REFERENCE), [])
     ref_us, ref_rps, ref_p99 = median(ref, "us"), median(ref, "rps"), median(ref, "p99")
     lines = [f"#### {config} (sessions x window)", "",
-             "| server | replies/s | × ref | server µs/datagram (spread) | × ref | p50 µs | p99 µs | × ref | alloc B/datagram | loss % | integrity errors |",
+             "| server | replies/s | × ref | server µs/datagram (spread) | × ref | p50 µs | p99 µs (spread) | × ref | alloc B/datagram | loss % | integrity errors |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for server in SERVERS:
         r = runs.get((config, server), [])
@@ -88,11 +89,12 @@ def steady_table(runs, config):
             continue
         us, rps, p99 = median(r, "us"), median(r, "rps"), median(r, "p99")
         s = spread(r, "us")
+        s99 = spread(r, "p99")
         integrity = sum(metric(x, "integrity") or 0 for x in r)
         failed = sum(1 for x in r if x is None)
         lines.append(
             f"| {server} | {fmt(rps)} | {fmt(ratio(rps, ref_rps), 2)} | {fmt(us, 2)}{'' if s is None else f' (±{s / 2:.0f} %)'} | "
-            f"{fmt(ratio(us, ref_us), 2)} | {fmt(median(r, 'p50'))} | {fmt(p99)} | {fmt(ratio(p99, ref_p99), 2)} | "
+            f"{fmt(ratio(us, ref_us), 2)} | {fmt(median(r, 'p50'))} | {fmt(p99)}{'' if s99 is None else f' (±{s99 / 2:.0f} %)'} | {fmt(ratio(p99, ref_p99), 2)} | "
             f"{fmt(median(r, 'alloc'), 3) if server.startswith(('udps', 'naive')) else '—'} | {fmt(median(r, 'loss'), 3)} | "
             f"{integrity}{f' ({failed} run(s) without result)' if failed else ''} |")
     return lines + [""]
@@ -175,7 +177,7 @@ def chart(runs, path):
             out.append(f'<text x="{x0 + group * 0.4:.1f}" y="{y0 + panel + 14}" text-anchor="middle">{c}</text>')
     ly = height - 22
     for si, s in enumerate(SERVERS):
-        x = left + si * 140
+        x = left + si * 118
         out.append(f'<rect x="{x}" y="{ly}" width="10" height="10" fill="{COLORS[si]}"/><text x="{x + 14}" y="{ly + 9}">{s}</text>')
     out.append("</svg>")
     with open(path, "w") as f:
