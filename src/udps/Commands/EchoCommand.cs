@@ -37,13 +37,12 @@ internal static class EchoCommand
         });
         Option<int?> maxSessions = CliOptions.OptionalInt("--max-sessions", "Most sessions at once (default 100000).", 1, 1 << 24);
         Option<int?> maxDatagram = CliOptions.OptionalInt("--max-datagram-size", "Largest datagram accepted, in bytes (default 4096).", 1, 65_527);
-        Option<int?> budget = CliOptions.OptionalInt("--socket-budget", "Most sessions with a socket of their own (default: no budget).", 0);
-
         var statsFile = new Option<string?>("--stats-file")
         {
             Description = "Keep this file updated with the process's managed bytes allocated (for udps load --server-stats-file).",
         };
         var quiet = new Option<bool>("--quiet") { Description = "No per-second rate lines (they allocate; benchmarks measure allocation)." };
+        Option<int?> budget = CliOptions.OptionalInt("--socket-budget", "Most sessions with a socket of their own (default: no budget).", 0);
 
         var command = new Command("echo", "Run an echo server until Ctrl+C or SIGTERM, printing rates every second.");
         command.Options.Add(port);
@@ -85,6 +84,7 @@ internal static class EchoCommand
     private static async Task<int> RunAsync(SessionServerOptions options, string? statsFile, bool quiet, CancellationToken invocationToken)
     {
         using var shutdown = new ShutdownSignal(invocationToken);
+        using AllocationStatsFile? stats = statsFile is null ? null : new AllocationStatsFile(statsFile, TimeSpan.FromMilliseconds(100));
         SessionServer server;
         try
         {
@@ -98,10 +98,8 @@ internal static class EchoCommand
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"udps echo: listening on {server.LocalEndPoint} ({server.EngineDescription}, {server.Options.IoThreads} I/O thread(s)); Ctrl+C to stop"));
-        AllocationStatsFile? stats = null;
         try
         {
-            stats = statsFile is null ? null : new AllocationStatsFile(statsFile, TimeSpan.FromMilliseconds(100));
             if (quiet)
             {
                 await Task.Delay(Timeout.Infinite, shutdown.Token).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -113,8 +111,6 @@ internal static class EchoCommand
         }
         finally
         {
-            stats?.Dispose();
-
             // The shutdown token has fired by now; stopping must not be cancelled by it.
             await server.StopAsync(CancellationToken.None);
         }
