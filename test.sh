@@ -39,6 +39,7 @@ if ! dotnet build UdpSessions.sln -c Release -nologo -v quiet; then
 fi
 
 run_suite "Linux: UdpSessions.Tests" dotnet tests/UdpSessions.Tests/bin/Release/net10.0/UdpSessions.Tests.dll
+run_suite "Linux: udps.Tests" dotnet tests/udps.Tests/bin/Release/net10.0/udps.Tests.dll
 
 echo "$passed passed, $failed failed"
 exit $status

@@ -41,6 +41,11 @@ internal static class EchoCommand
         });
         Option<int?> maxSessions = CliOptions.OptionalInt("--max-sessions", "Most sessions at once (default 100000).", 1, 1 << 24);
         Option<int?> maxDatagram = CliOptions.OptionalInt("--max-datagram-size", "Largest datagram accepted, in bytes (default 4096).", 1, 65_527);
+        var statsFile = new Option<string?>("--stats-file")
+        {
+            Description = "Keep this file updated with the process's managed bytes allocated (for udps load --server-stats-file).",
+        };
+        var quiet = new Option<bool>("--quiet") { Description = "No per-second rate lines (they allocate; benchmarks measure allocation)." };
         Option<int?> budget = CliOptions.OptionalInt("--socket-budget", "Most sessions with a socket of their own (default: no budget).", 0);
 
         var command = new Command("echo", "Run an echo server (UDP, or TCP with --tcp) until Ctrl+C or SIGTERM, printing rates every second.");
@@ -55,6 +60,8 @@ internal static class EchoCommand
         command.Options.Add(maxSessions);
         command.Options.Add(maxDatagram);
         command.Options.Add(budget);
+        command.Options.Add(statsFile);
+        command.Options.Add(quiet);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -91,14 +98,15 @@ internal static class EchoCommand
                 options.MaxDatagramSize = size;
             }
 
-            return await RunAsync(options, cancellationToken);
+            return await RunAsync(options, parseResult.GetValue(statsFile), parseResult.GetValue(quiet), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(SessionServerOptions options, CancellationToken invocationToken)
+    private static async Task<int> RunAsync(SessionServerOptions options, string? statsFile, bool quiet, CancellationToken invocationToken)
     {
         using var shutdown = new ShutdownSignal(invocationToken);
+        using AllocationStatsFile? stats = statsFile is null ? null : new AllocationStatsFile(statsFile, TimeSpan.FromMilliseconds(100));
         SessionServer server;
         try
         {
@@ -114,7 +122,14 @@ internal static class EchoCommand
             $"udps echo: listening on {server.Transport.ToString().ToUpperInvariant()} {server.LocalEndPoint} ({server.EngineDescription}, {server.Options.IoThreads} I/O thread(s)); Ctrl+C to stop"));
         try
         {
-            await ReportEverySecondAsync(server, shutdown.Token);
+            if (quiet)
+            {
+                await Task.Delay(Timeout.Infinite, shutdown.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            else
+            {
+                await ReportEverySecondAsync(server, shutdown.Token);
+            }
         }
         finally
         {

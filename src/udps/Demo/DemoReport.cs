@@ -24,7 +24,7 @@ internal static class DemoReport
             $"{client.LatencyPercentileMicros(50):N0} / {client.LatencyPercentileMicros(99):N0} / {client.LatencyMaxMicros:N0}"));
         Failure(table, "lost", client.Lost);
         Failure(table, "corrupt", client.Corrupt);
-        Failure(table, "wrong session", client.WrongSession);
+        Failure(table, "wrong session", client.Misrouted);
         Failure(table, "duplicates", client.Duplicates);
         Row(table, "late (answered after timeout)", Count(client.Late));
         Row(table, "client send / receive errors", Invariant($"{client.SendErrors:N0} / {client.ReceiveErrors:N0}"));

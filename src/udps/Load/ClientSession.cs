@@ -8,103 +8,53 @@ namespace UdpSessions.Cli.Load;
 /// </summary>
 internal sealed class ClientSession : IDisposable
 {
-    private readonly Dictionary<long, long> _inFlight; // sequence -> send timestamp
+    private readonly Dictionary<long, long> _inFlight; // sequence -> send timestamp (the intended one in the open loop)
     private readonly Dictionary<long, long> _expired = []; // same, for requests past the reply timeout
     private readonly int _datagramSize;
+    private readonly long _sendLimit;
     private long _nextSequence;
 
-    public ClientSession(int index, Socket socket, int datagramSize, int window, long startAt)
+    public ClientSession(int index, Socket socket, int datagramSize, int window, long startAt, long sendLimit = long.MaxValue)
     {
         Index = index;
         Socket = socket;
         StartAt = startAt;
         _datagramSize = datagramSize;
-        _inFlight = new Dictionary<long, long>(window);
+        _sendLimit = sendLimit;
+        _inFlight = new Dictionary<long, long>(Math.Min(window, 1024));
     }
 
+    /// <summary>The session id carried in every header; unique for the whole run, replacements included.</summary>
     public int Index { get; }
 
     public Socket Socket { get; }
 
     /// <summary>When the session sends its first request (<see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
-    public long StartAt { get; }
+    public long StartAt { get; set; }
 
     public int InFlight => _inFlight.Count;
 
-    /// <summary>Sends requests until <paramref name="window"/> are in flight or the socket refuses one.</summary>
+    /// <summary>True once the server has answered this session at least once: the server accepted it.</summary>
+    public bool Answered { get; private set; }
+
+    /// <summary>Churn: every request of its quota was sent and settled, so the session can be replaced.</summary>
+    public bool IsSpent => _nextSequence >= _sendLimit && _inFlight.Count == 0;
+
+    public bool CanSend => _nextSequence < _sendLimit;
+
+    /// <summary>Sends requests until <paramref name="window"/> are in flight, the quota is used up or the socket refuses one.</summary>
     public void FillWindow(int window, Span<byte> scratch, long now, LoadTally tally)
     {
-        while (_inFlight.Count < window && TrySend(scratch, now, tally))
+        while (_inFlight.Count < window && CanSend && TrySend(scratch, now, tally))
         {
         }
     }
 
-    public ReplyKind Classify(ReadOnlySpan<byte> reply, long now, out long latencyTicks)
-    {
-        latencyTicks = 0;
-        if (reply.Length != _datagramSize || !LoadDatagram.TryVerify(reply, out DatagramHeader header))
-        {
-            return ReplyKind.Corrupt;
-        }
-
-        if (header.Session != Index)
-        {
-            return ReplyKind.WrongSession;
-        }
-
-        // A reply whose timestamp is not the one sent is damaged; the request stays pending for its real answer.
-        if (_inFlight.TryGetValue(header.Sequence, out long sentAt))
-        {
-            if (sentAt != header.Timestamp)
-            {
-                return ReplyKind.Corrupt;
-            }
-
-            _inFlight.Remove(header.Sequence);
-            latencyTicks = now - sentAt;
-            return ReplyKind.Answered;
-        }
-
-        if (_expired.TryGetValue(header.Sequence, out sentAt))
-        {
-            if (sentAt != header.Timestamp)
-            {
-                return ReplyKind.Corrupt;
-            }
-
-            _expired.Remove(header.Sequence);
-            latencyTicks = now - sentAt;
-            return ReplyKind.Late;
-        }
-
-        return header.Sequence >= 0 && header.Sequence < _nextSequence ? ReplyKind.Duplicate : ReplyKind.Corrupt;
-    }
-
-    /// <summary>Moves requests older than the timeout out of flight; returns how many.</summary>
-    public int Expire(long now, long timeoutTicks)
-    {
-        int expired = 0;
-        foreach ((long sequence, long sentAt) in _inFlight)
-        {
-            if (now - sentAt >= timeoutTicks)
-            {
-                // Removing the current entry while enumerating is allowed for Dictionary since .NET Core 3.0.
-                _inFlight.Remove(sequence);
-                _expired.Add(sequence, sentAt);
-                expired++;
-            }
-        }
-
-        return expired;
-    }
-
-    public void Dispose() => Socket.Dispose();
-
-    private bool TrySend(Span<byte> scratch, long now, LoadTally tally)
+    /// <summary>One request stamped with <paramref name="timestamp"/>; false if the socket refused it.</summary>
+    public bool TrySend(Span<byte> scratch, long timestamp, LoadTally tally)
     {
         Span<byte> datagram = scratch[.._datagramSize];
-        var header = new DatagramHeader(Index, _nextSequence, now);
-        LoadDatagram.Write(datagram, header);
+        LoadDatagram.Write(datagram, new DatagramHeader(Index, _nextSequence, timestamp));
         int sent = Socket.Send(datagram, SocketFlags.None, out SocketError error);
         if (error != SocketError.Success || sent != datagram.Length)
         {
@@ -112,8 +62,88 @@ internal sealed class ClientSession : IDisposable
             return false;
         }
 
-        _inFlight.Add(_nextSequence++, now);
+        _inFlight.Add(_nextSequence++, timestamp);
         tally.CountSent();
         return true;
     }
+
+    public ReplyKind Classify(ReadOnlySpan<byte> reply, long now, MisrouteLedger misroutes, out long latencyTicks)
+    {
+        latencyTicks = 0;
+        if (reply.Length < DatagramHeader.Size || !DatagramHeader.TryRead(reply, out DatagramHeader header))
+        {
+            return ReplyKind.Corrupt;
+        }
+
+        bool intact = reply.Length == _datagramSize && LoadDatagram.TryVerify(reply, out _);
+        if (header.Session != Index)
+        {
+            if (!intact)
+            {
+                return ReplyKind.Corrupt;
+            }
+
+            misroutes.Record(header.Session, header.Sequence);
+            return ReplyKind.WrongSession;
+        }
+
+        // A reply whose timestamp is not the one sent has a damaged header: it settles nothing, the request stays pending.
+        if (_inFlight.TryGetValue(header.Sequence, out long sentAt) && sentAt == header.Timestamp)
+        {
+            // A damaged payload under an intact header is that request's answer, damaged: one fault (corrupt), not two.
+            _inFlight.Remove(header.Sequence);
+            Answered = true;
+            latencyTicks = now - sentAt;
+            return intact ? ReplyKind.Answered : ReplyKind.Corrupt;
+        }
+
+        if (intact && _expired.TryGetValue(header.Sequence, out sentAt) && sentAt == header.Timestamp)
+        {
+            _expired.Remove(header.Sequence);
+            Answered = true;
+            latencyTicks = now - sentAt;
+            return ReplyKind.Late;
+        }
+
+        return intact && header.Sequence >= 0 && header.Sequence < _nextSequence ? ReplyKind.Duplicate : ReplyKind.Corrupt;
+    }
+
+    /// <summary>Moves requests older than the timeout out of flight; returns how many are lost (not misrouted).</summary>
+    public int Expire(long now, long timeoutTicks, MisrouteLedger misroutes)
+    {
+        int lost = 0;
+        foreach ((long sequence, long sentAt) in _inFlight)
+        {
+            if (now - sentAt >= timeoutTicks)
+            {
+                // Removing the current entry while enumerating is allowed for Dictionary since .NET Core 3.0.
+                _inFlight.Remove(sequence);
+                if (!misroutes.TryClaim(Index, sequence))
+                {
+                    _expired.Add(sequence, sentAt);
+                    lost++;
+                }
+            }
+        }
+
+        return lost;
+    }
+
+    /// <summary>At the end of the run: requests still unanswered are lost unless their reply went to another session.</summary>
+    public int SettleRemaining(MisrouteLedger misroutes)
+    {
+        int lost = 0;
+        foreach (long sequence in _inFlight.Keys)
+        {
+            if (!misroutes.TryClaim(Index, sequence))
+            {
+                lost++;
+            }
+        }
+
+        _inFlight.Clear();
+        return lost;
+    }
+
+    public void Dispose() => Socket.Dispose();
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace UdpSessions.Cli.Load;
 
@@ -10,6 +9,7 @@ namespace UdpSessions.Cli.Load;
 internal sealed class LoadClient
 {
     private readonly LoadClientOptions _options;
+    private volatile LoadWorker[] _workers = [];
 
     public LoadClient(LoadClientOptions options)
     {
@@ -18,22 +18,50 @@ internal sealed class LoadClient
         _options = options;
     }
 
+    /// <summary>The phases of the running load, once it has started (for progress displays).</summary>
+    public LoadSchedule? Schedule { get; private set; }
+
+    /// <summary>The counters so far, read while the workers write them: approximate, for progress only, no latency.</summary>
+    public LoadTally Snapshot()
+    {
+        var total = new LoadTally();
+        foreach (LoadWorker worker in _workers)
+        {
+            total.Add(worker.Tally, withLatency: false);
+        }
+
+        return total;
+    }
+
     public async Task<LoadResult> RunAsync(CancellationToken cancellationToken = default)
     {
+        var factory = new SessionFactory(_options);
+        var misroutes = new MisrouteLedger();
+
         // The schedule starts after the sockets exist, so opening thousands of them does not eat the warm-up.
-        List<Socket> sockets = OpenSockets();
+        List<ClientSession> sessions = OpenSessions(factory);
         LoadSchedule schedule = LoadSchedule.StartingNow(_options);
-        var sessions = sockets.Select((socket, i) =>
-            new ClientSession(i, socket, _options.DatagramSize, _options.Window, schedule.SessionStart(i, sockets.Count))).ToList();
+        int threads = Math.Min(_options.Threads, sessions.Count);
+        LoadWorker[] workers = new LoadWorker[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            ClientSession[] share = [.. sessions.Where((_, i) => i % threads == t)];
+            foreach (ClientSession session in share)
+            {
+                session.StartAt = schedule.SessionStart(session.Index, sessions.Count);
+            }
+
+            workers[t] = new LoadWorker(share, _options, factory, misroutes, (_options.Rate ?? 0) * share.Length / sessions.Count);
+        }
+
+        _workers = workers;
+        Schedule = schedule;
         try
         {
-            int threads = Math.Min(_options.Threads, sessions.Count);
-            LoadWorker[] workers = Enumerable.Range(0, threads)
-                .Select(t => new LoadWorker(
-                    sessions.Where(s => s.Index % threads == t).ToArray(), _options.Window, _options.DatagramSize))
-                .ToArray();
-            await Task.WhenAll(workers.Select(w => Task.Factory.StartNew(
+            Task running = Task.WhenAll(workers.Select(w => Task.Factory.StartNew(
                 () => w.Run(schedule, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+            ServerUsage? server = _options.Probe is ServerProbe probe ? await SampleServerAsync(probe, schedule, running, cancellationToken) : null;
+            await running;
 
             var total = new LoadTally();
             foreach (LoadWorker worker in workers)
@@ -43,39 +71,61 @@ internal sealed class LoadClient
 
             long measureEnd = Math.Min(Stopwatch.GetTimestamp(), schedule.SendEnd);
             TimeSpan measured = measureEnd > schedule.MeasureStart ? Stopwatch.GetElapsedTime(schedule.MeasureStart, measureEnd) : TimeSpan.Zero;
-            return new LoadResult(_options, total, measured, cancellationToken.IsCancellationRequested);
+            return new LoadResult(_options, total, measured, factory.Opened, server, cancellationToken.IsCancellationRequested);
         }
         finally
         {
-            foreach (ClientSession session in sessions)
+            foreach (LoadWorker worker in workers)
             {
-                session.Dispose();
+                worker.Dispose();
             }
         }
     }
 
-    private List<Socket> OpenSockets()
+    /// <summary>Samples the server exactly at the edges of the measured phase (or at cancellation), so its figures cover the same window as the rates.</summary>
+    private static async Task<ServerUsage?> SampleServerAsync(ServerProbe probe, LoadSchedule schedule, Task running, CancellationToken cancellationToken)
     {
-        var sockets = new List<Socket>(_options.Sessions);
+        try
+        {
+            await DelayUntilAsync(schedule.MeasureStart, cancellationToken);
+            ServerSample start = probe.Sample();
+            await Task.WhenAny(running, DelayUntilAsync(schedule.SendEnd, cancellationToken));
+            ServerSample end = probe.Sample();
+            return ServerUsage.Between(start, end);
+        }
+        catch (OperationCanceledException)
+        {
+            return null; // cancelled before the measured phase began
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null; // the server went away (or its stats file did): the load's own figures still stand
+        }
+    }
+
+    private static Task DelayUntilAsync(long timestamp, CancellationToken cancellationToken)
+    {
+        long remaining = timestamp - Stopwatch.GetTimestamp();
+        return remaining <= 0 ? Task.CompletedTask : Task.Delay(TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency), cancellationToken);
+    }
+
+    private List<ClientSession> OpenSessions(SessionFactory factory)
+    {
+        var sessions = new List<ClientSession>(_options.Sessions);
         try
         {
             for (int i = 0; i < _options.Sessions; i++)
             {
-                var socket = new Socket(_options.Target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-                sockets.Add(socket);
-
-                // Connecting binds a fresh source port (one peer per session) and filters out datagrams from anyone else.
-                socket.Connect(_options.Target);
-                socket.Blocking = false;
+                sessions.Add(factory.Open(0));
             }
 
-            return sockets;
+            return sessions;
         }
         catch
         {
-            foreach (Socket socket in sockets)
+            foreach (ClientSession session in sessions)
             {
-                socket.Dispose();
+                session.Dispose();
             }
 
             throw;

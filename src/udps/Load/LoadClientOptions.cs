@@ -34,6 +34,18 @@ internal sealed class LoadClientOptions
     /// <summary>A request not answered this long after it was sent counts as lost; also the longest drain after sending stops.</summary>
     public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Open loop: total requests per second over all sessions, sent on schedule whatever the replies do, and stamped
+    /// with the time they were due so a stalled server shows as latency (no coordinated omission). Null: closed loop.
+    /// </summary>
+    public double? Rate { get; init; }
+
+    /// <summary>Churn: each session sends this many requests, then its socket is closed and a new one takes its place.</summary>
+    public int? Churn { get; init; }
+
+    /// <summary>Optional: samples the server's CPU time and allocations at the start and end of the measured phase.</summary>
+    public ServerProbe? Probe { get; init; }
+
     /// <summary>Client threads, each serving a fixed share of the sessions.</summary>
     public int Threads { get; init; } = Math.Min(2, Environment.ProcessorCount);
 
@@ -53,6 +65,8 @@ internal sealed class LoadClientOptions
         Require(Duration > TimeSpan.Zero, nameof(Duration), "must be positive");
         Require(ReplyTimeout > TimeSpan.Zero, nameof(ReplyTimeout), "must be positive");
         Require(Threads >= 1, nameof(Threads), "must be at least 1");
+        Require(Rate is null or (> 0 and <= 100_000_000), nameof(Rate), "must be between 0 and 100,000,000 per second");
+        Require(Churn is null or >= 1, nameof(Churn), "must be at least 1");
     }
 
     private static void Require(bool condition, string name, string problem)

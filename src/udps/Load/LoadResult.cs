@@ -2,34 +2,52 @@ using HdrHistogram;
 
 namespace UdpSessions.Cli.Load;
 
-/// <summary>The outcome of a <see cref="LoadClient"/> run: counts over the whole run, rate and latency over the measured phase.</summary>
+/// <summary>The outcome of a <see cref="LoadClient"/> run: counts over the whole run, rates and latency over the measured phase.</summary>
 internal sealed class LoadResult
 {
-    public LoadResult(LoadClientOptions options, LoadTally total, TimeSpan measured, bool cancelled)
+    public LoadResult(LoadClientOptions options, LoadTally total, TimeSpan measured, long sessionsOpened, ServerUsage? server, bool cancelled)
     {
+        Target = options.Target.ToString();
         Sessions = options.Sessions;
         Window = options.Window;
         DatagramSize = options.DatagramSize;
+        Rate = options.Rate;
+        Churn = options.Churn;
+        Threads = options.Threads;
         Sent = total.Sent;
         Replies = total.Replies;
         Lost = total.Lost;
         Late = total.Late;
         Corrupt = total.Corrupt;
-        WrongSession = total.WrongSession;
+        Misrouted = total.WrongSession;
         Duplicates = total.Duplicates;
         SendErrors = total.SendErrors;
         ReceiveErrors = total.ReceiveErrors;
+        OpenErrors = total.OpenErrors;
+        InFlightAtStop = total.InFlightAtStop;
         MeasuredReplies = total.MeasuredReplies;
+        SessionsOpened = sessionsOpened;
+        SessionsAccepted = total.SessionsAccepted;
+        MeasuredSessionsAccepted = total.MeasuredSessionsAccepted;
         MeasuredDuration = measured;
         Latency = total.Latency;
+        Server = server;
         Cancelled = cancelled;
     }
+
+    public string Target { get; }
 
     public int Sessions { get; }
 
     public int Window { get; }
 
     public int DatagramSize { get; }
+
+    public double? Rate { get; }
+
+    public int? Churn { get; }
+
+    public int Threads { get; }
 
     public long Sent { get; }
 
@@ -41,7 +59,8 @@ internal sealed class LoadResult
 
     public long Corrupt { get; }
 
-    public long WrongSession { get; }
+    /// <summary>Intact replies that arrived on another session's socket.</summary>
+    public long Misrouted { get; }
 
     public long Duplicates { get; }
 
@@ -49,22 +68,55 @@ internal sealed class LoadResult
 
     public long ReceiveErrors { get; }
 
+    public long OpenErrors { get; }
+
+    public long InFlightAtStop { get; }
+
     public long MeasuredReplies { get; }
+
+    public long SessionsOpened { get; }
+
+    public long SessionsAccepted { get; }
+
+    public long MeasuredSessionsAccepted { get; }
 
     public TimeSpan MeasuredDuration { get; }
 
     /// <summary>Round-trip latency of the replies received in the measured phase, in microseconds.</summary>
     public HistogramBase Latency { get; }
 
+    /// <summary>The server's CPU and allocations over the measured phase, when a probe was given.</summary>
+    public ServerUsage? Server { get; }
+
     public bool Cancelled { get; }
 
     /// <summary>Replies per second in the measured phase: the round-trip rate.</summary>
-    public double RepliesPerSecond => MeasuredDuration > TimeSpan.Zero ? MeasuredReplies / MeasuredDuration.TotalSeconds : 0;
+    public double RepliesPerSecond => PerSecond(MeasuredReplies);
+
+    /// <summary>Sessions whose first reply arrived in the measured phase, per second (churn: accepted sessions/s).</summary>
+    public double SessionsAcceptedPerSecond => PerSecond(MeasuredSessionsAccepted);
+
+    public double? ServerCpuMicrosPerReply => Server is null || MeasuredReplies == 0 ? null : Server.CpuSeconds * 1e6 / MeasuredReplies;
+
+    /// <summary>Server CPU over the window divided by the sessions accepted in it (their datagrams' echo included).</summary>
+    public double? ServerCpuMicrosPerSession =>
+        Server is null || MeasuredSessionsAccepted == 0 ? null : Server.CpuSeconds * 1e6 / MeasuredSessionsAccepted;
+
+    public double? AllocatedBytesPerReply =>
+        Server?.AllocatedBytes is long bytes && MeasuredReplies > 0 ? (double)bytes / MeasuredReplies : null;
 
     public long LatencyPercentileMicros(double percentile) => Latency.TotalCount == 0 ? 0 : Latency.GetValueAtPercentile(percentile);
 
     public long LatencyMaxMicros => Latency.TotalCount == 0 ? 0 : Latency.GetMaxValue();
 
+    /// <summary>Lost requests as a share of those sent, in percent.</summary>
+    public double LossPercent => Sent == 0 ? 0 : 100.0 * Lost / Sent;
+
+    /// <summary>Replies that were wrong, not just missing: damaged, delivered to another session, or delivered twice.</summary>
+    public long IntegrityErrors => Corrupt + Misrouted + Duplicates;
+
     /// <summary>Every datagram the echo failed to return exactly once, intact, to its sender.</summary>
-    public long Failures => Lost + Corrupt + WrongSession + Duplicates;
+    public long Failures => Lost + IntegrityErrors;
+
+    private double PerSecond(long count) => MeasuredDuration > TimeSpan.Zero ? count / MeasuredDuration.TotalSeconds : 0;
 }

@@ -38,6 +38,17 @@ internal sealed class LoadTally
 
     public long ReceiveErrors { get; private set; }
 
+    /// <summary>Sessions that got their first reply: the server accepted them.</summary>
+    public long SessionsAccepted { get; private set; }
+
+    public long MeasuredSessionsAccepted { get; private set; }
+
+    /// <summary>Churn: replacement sockets that could not be opened (fd or port exhaustion); retried.</summary>
+    public long OpenErrors { get; private set; }
+
+    /// <summary>Requests still unanswered when the run was cancelled: neither lost nor answered.</summary>
+    public long InFlightAtStop { get; private set; }
+
     public void CountSent() => Sent++;
 
     public void CountSendError() => SendErrors++;
@@ -45,6 +56,19 @@ internal sealed class LoadTally
     public void CountReceiveError() => ReceiveErrors++;
 
     public void CountExpired(long count) => Lost += count;
+
+    public void CountSessionAccepted(bool measuring)
+    {
+        SessionsAccepted++;
+        if (measuring)
+        {
+            MeasuredSessionsAccepted++;
+        }
+    }
+
+    public void CountOpenError() => OpenErrors++;
+
+    public void CountInFlightAtStop(long count) => InFlightAtStop += count;
 
     public void Count(ReplyKind kind, long latencyTicks, bool measuring)
     {
@@ -80,9 +104,14 @@ internal sealed class LoadTally
         }
     }
 
-    public void Add(LoadTally other)
+    /// <summary>Adds <paramref name="other"/>'s counters; its histogram only when <paramref name="withLatency"/> (it must not be written meanwhile).</summary>
+    public void Add(LoadTally other, bool withLatency = true)
     {
-        Latency.Add(other.Latency);
+        if (withLatency)
+        {
+            Latency.Add(other.Latency);
+        }
+
         Sent += other.Sent;
         Replies += other.Replies;
         MeasuredReplies += other.MeasuredReplies;
@@ -93,5 +122,9 @@ internal sealed class LoadTally
         Duplicates += other.Duplicates;
         SendErrors += other.SendErrors;
         ReceiveErrors += other.ReceiveErrors;
+        SessionsAccepted += other.SessionsAccepted;
+        MeasuredSessionsAccepted += other.MeasuredSessionsAccepted;
+        OpenErrors += other.OpenErrors;
+        InFlightAtStop += other.InFlightAtStop;
     }
 }

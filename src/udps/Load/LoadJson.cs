@@ -1,0 +1,73 @@
+using System.Text.Json;
+
+namespace UdpSessions.Cli.Load;
+
+/// <summary>The machine-readable result of <c>udps load --json</c>: one object, stable field names, numbers not strings.</summary>
+internal static class LoadJson
+{
+    public static void Write(Stream destination, LoadResult r, double maxLossPercent, bool pass)
+    {
+        using var json = new Utf8JsonWriter(destination, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        json.WriteString("target", r.Target);
+        json.WriteNumber("sessions", r.Sessions);
+        json.WriteNumber("window", r.Window);
+        json.WriteNumber("size", r.DatagramSize);
+        WriteOptional(json, "rate", r.Rate);
+        WriteOptional(json, "churn", r.Churn);
+        json.WriteNumber("threads", r.Threads);
+        json.WriteNumber("measuredSeconds", r.MeasuredDuration.TotalSeconds);
+        json.WriteNumber("sent", r.Sent);
+        json.WriteNumber("replies", r.Replies);
+        json.WriteNumber("measuredReplies", r.MeasuredReplies);
+        json.WriteNumber("repliesPerSecond", r.RepliesPerSecond);
+        json.WriteNumber("lost", r.Lost);
+        json.WriteNumber("lossPercent", r.LossPercent);
+        json.WriteNumber("late", r.Late);
+        json.WriteNumber("corrupt", r.Corrupt);
+        json.WriteNumber("misrouted", r.Misrouted);
+        json.WriteNumber("duplicates", r.Duplicates);
+        json.WriteNumber("integrityErrors", r.IntegrityErrors);
+        json.WriteNumber("sendErrors", r.SendErrors);
+        json.WriteNumber("receiveErrors", r.ReceiveErrors);
+        json.WriteNumber("openErrors", r.OpenErrors);
+        json.WriteNumber("inFlightAtStop", r.InFlightAtStop);
+        json.WriteStartObject("latencyMicros");
+        json.WriteNumber("p50", r.LatencyPercentileMicros(50));
+        json.WriteNumber("p90", r.LatencyPercentileMicros(90));
+        json.WriteNumber("p99", r.LatencyPercentileMicros(99));
+        json.WriteNumber("p999", r.LatencyPercentileMicros(99.9));
+        json.WriteNumber("max", r.LatencyMaxMicros);
+        json.WriteEndObject();
+        json.WriteNumber("sessionsOpened", r.SessionsOpened);
+        json.WriteNumber("sessionsAccepted", r.SessionsAccepted);
+        json.WriteNumber("sessionsAcceptedPerSecond", r.SessionsAcceptedPerSecond);
+        if (r.Server is ServerUsage server)
+        {
+            json.WriteStartObject("server");
+            json.WriteNumber("cpuSeconds", server.CpuSeconds);
+            WriteOptional(json, "cpuMicrosPerReply", r.ServerCpuMicrosPerReply);
+            WriteOptional(json, "cpuMicrosPerSession", r.ServerCpuMicrosPerSession);
+            WriteOptional(json, "allocatedBytes", server.AllocatedBytes);
+            WriteOptional(json, "allocatedBytesPerReply", r.AllocatedBytesPerReply);
+            json.WriteEndObject();
+        }
+
+        json.WriteNumber("maxLossPercent", maxLossPercent);
+        json.WriteBoolean("cancelled", r.Cancelled);
+        json.WriteBoolean("pass", pass);
+        json.WriteEndObject();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is double v)
+        {
+            json.WriteNumber(name, v);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+}
