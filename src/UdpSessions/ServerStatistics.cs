@@ -29,6 +29,8 @@ public sealed class ServerStatistics
             SocketErrors += Volatile.Read(ref c.SocketErrors);
             DatagramsSent += Volatile.Read(ref c.DatagramsSent);
             BytesSent += Volatile.Read(ref c.BytesSent);
+            ChallengesSent += Volatile.Read(ref c.ChallengesSent);
+            ChallengesNotSent += Volatile.Read(ref c.ChallengesNotSent);
             Add(_dropped, c.Dropped);
             Add(_closed, c.Closed);
         }
@@ -90,6 +92,12 @@ public sealed class ServerStatistics
 
     /// <summary>Unexpected socket errors (each is logged).</summary>
     public long SocketErrors { get; }
+
+    /// <summary>Challenges of the accept filter sent from the listening socket (not in <see cref="DatagramsSent"/>).</summary>
+    public long ChallengesSent { get; }
+
+    /// <summary>Challenges the listening socket refused (send buffer full, or another error); the peer may simply retry.</summary>
+    public long ChallengesNotSent { get; }
 
     /// <summary>Datagrams dropped for <paramref name="reason"/>.</summary>
     public long GetDropped(DropReason reason) => _dropped[(int)reason];

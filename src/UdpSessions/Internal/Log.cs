@@ -26,4 +26,7 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Error, "I/O loop {Loop} failed; its sessions are closed")]
     public static partial void LoopFailed(ILogger logger, int loop, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Error, "The accept filter threw; the datagram is dropped as rejected (logged once, every failure is counted in HandlerErrors)")]
+    public static partial void AcceptFilterFailed(ILogger logger, Exception exception);
 }

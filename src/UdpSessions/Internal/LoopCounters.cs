@@ -17,6 +17,8 @@ internal sealed class LoopCounters
     public long SocketErrors;
     public long DatagramsSent; // sends made on this loop's own thread (from its callbacks)
     public long BytesSent;
+    public long ChallengesSent;
+    public long ChallengesNotSent;
     public readonly long[] Dropped = new long[Enum.GetValues<DropReason>().Length];
     public readonly long[] Closed = new long[Enum.GetValues<SessionCloseReason>().Length + 1];
 }
