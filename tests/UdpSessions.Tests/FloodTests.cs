@@ -220,6 +220,66 @@ public class FloodTests
         Assert.True(floodSessions >= Networks, $"each network should have had its burst accepted: {stats}");
     }
 
+    /// <summary>
+    /// Flood sources that are gone by the time their echo goes out: ICMP port unreachable closes their sessions
+    /// (PeerUnreachable) while new ones keep arriving. Every datagram is still read and accounted for, and the
+    /// established sessions lose nothing.
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(TestEngines.Epoll), MemberType = typeof(TestEngines))]
+    public async Task Vanishing_sources_are_closed_as_unreachable_and_every_datagram_is_counted(TestEngine engine)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(45, TestContext.Current.CancellationToken);
+        var handler = new RecordingHandler();
+        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
+        using var established = new ClientGroup(server.LocalEndPoint, EstablishedPeers) { Diagnostics = () => server.GetStatistics().ToString() };
+        int establishedSent = established.EchoRounds(0, 1, EstablishedPeers, timeout.Token);
+        using var floodOver = new CancellationTokenSource();
+        Task<int> background = Task.Factory.StartNew(
+            () =>
+            {
+                int sent = 0, round = 1;
+                while (!floodOver.IsCancellationRequested)
+                {
+                    sent += established.EchoRounds(round++, 1, EstablishedPeers, timeout.Token);
+                }
+
+                return sent;
+            },
+            TaskCreationOptions.LongRunning);
+        int floodSent;
+        try
+        {
+            floodSent = await Task.Run(
+                () => SourceFlood.Send(server.LocalEndPoint, FloodSources, i => SourceFlood.SourceAddress(i, firstOctet: 60), i => ClientGroup.Payload(3_000_000 + i, 0),
+                    () => server.GetStatistics().DatagramsReceived, timeout.Token),
+                timeout.Token);
+        }
+        finally
+        {
+            await floodOver.CancelAsync();
+        }
+
+        establishedSent += await background.WaitAsync(timeout.Token);
+
+        // Known gap (docs/hardening.md, "Known gaps"): with sessions closing right after their accept (here: ICMP at
+        // once), about 1 datagram of a new source in 20,000 was never read by any socket of the server (suspected: a
+        // lookup that hit another session socket inside connect(), enqueued after that socket was drained and
+        // closed). Allowed up to 1 in 1,000 here; the library's own identity stays exact, established peers lose nothing.
+        await Eventually.TrueAsync(() => server.GetStatistics().DatagramsReceived >= establishedSent + floodSent - (FloodSources / 1_000),
+            () => server.GetStatistics().ToString(), cancellationToken: timeout.Token);
+        ServerStatistics stats = await ServerChecks.AccountedAsync(server);
+        await Task.Delay(200, timeout.Token);
+        stats = await ServerChecks.AccountedAsync(server);
+        long unread = establishedSent + floodSent - stats.DatagramsReceived;
+        TestTimeout.Log($"{engine}: {stats}; unreachable closes {stats.GetClosed(SessionCloseReason.PeerUnreachable)}; never read: {unread}");
+        Console.WriteLine($"[Vanishing sources {engine}] never read by any socket of the server: {unread} of {floodSent}");
+        ServerChecks.DropsExactly(stats);
+        Assert.Equal(stats.DatagramsReceived, stats.DatagramsDelivered);
+        Assert.InRange(stats.SessionsAccepted, EstablishedPeers + FloodSources - unread, EstablishedPeers + FloodSources);
+        Assert.Equal(EstablishedPeers, handler.Sessions.Values.Count(r => IsOn127_0(r.Session) && r.Session.IsOpen));
+    }
+
     /// <summary>The established peers and newcomers live in 127.0/16, the flood sources elsewhere in 127/8.</summary>
     private static bool IsOn127_0(Session session) => session.RemoteEndPoint.Address.GetAddressBytes()[1] == 0;
 
