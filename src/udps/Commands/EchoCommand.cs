@@ -21,6 +21,7 @@ internal static class EchoCommand
             }
         });
         var engine = new EngineOptions();
+        var hardening = new HardeningOptions();
         Option<string> mode = CliOptions.Choice("--mode", "epoll registration: level (level-triggered) or oneshot (EPOLLET|EPOLLONESHOT).", "level", "level", "oneshot");
         var idle = new Option<double>("--idle-timeout-seconds")
         {
@@ -43,6 +44,7 @@ internal static class EchoCommand
         command.Options.Add(port);
         command.Options.Add(host);
         engine.AddTo(command);
+        hardening.AddTo(command);
         command.Options.Add(mode);
         command.Options.Add(idle);
         command.Options.Add(maxSessions);
@@ -59,6 +61,7 @@ internal static class EchoCommand
                 SocketBudget = parseResult.GetValue(budget),
             };
             engine.ApplyTo(parseResult, options);
+            hardening.ApplyTo(parseResult, options);
             if (parseResult.GetValue(maxSessions) is int max)
             {
                 options.MaxSessions = max;
@@ -116,7 +119,9 @@ internal static class EchoCommand
             {
                 ServerStatistics current = server.GetStatistics();
                 long now = Stopwatch.GetTimestamp();
-                Console.WriteLine(RateLine.Format(previous, current, Stopwatch.GetElapsedTime(previousTime, now)));
+                // The managed heap goes on the line too, for soak runs that watch the server for growth (bench/soak).
+                Console.WriteLine(RateLine.Format(previous, current, Stopwatch.GetElapsedTime(previousTime, now)) +
+                    string.Create(CultureInfo.InvariantCulture, $" gcHeapKiB={GC.GetTotalMemory(forceFullCollection: false) / 1024}"));
                 (previous, previousTime) = (current, now);
             }
         }
