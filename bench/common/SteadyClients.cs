@@ -37,6 +37,15 @@ internal sealed class SteadyClients : IDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="handshake"/> on each socket before the loop (e.g. to prove the address with a cookie).</summary>
+    public void ForEachSocket(Action<Socket> handshake)
+    {
+        foreach (Socket socket in _sockets)
+        {
+            handshake(socket);
+        }
+    }
+
     /// <summary>Replies received and verified.</summary>
     public long Replies => Interlocked.Read(ref _replies);
 
