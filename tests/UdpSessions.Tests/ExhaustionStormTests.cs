@@ -44,19 +44,7 @@ public class ExhaustionStormTests
         int sent = established.EchoRounds(0, 1, EstablishedPeers, timeout.Token);
         _ = handler.ByRemote(); // everything used while fds are short has run once
 
-        using var stormOver = new CancellationTokenSource();
-        Task<int> background = Task.Factory.StartNew(
-            () =>
-            {
-                int count = 0, round = 1;
-                while (!stormOver.IsCancellationRequested)
-                {
-                    count += established.EchoRounds(round++, 1, EstablishedPeers, timeout.Token);
-                }
-
-                return count;
-            },
-            TaskCreationOptions.LongRunning);
+        using var background = new BackgroundEcho(established, 1, timeout.Token);
 
         (ulong soft, _) = ProcessLimits.GetOpenFiles();
         try
@@ -92,10 +80,9 @@ public class ExhaustionStormTests
         finally
         {
             ProcessLimits.SetOpenFilesSoft(soft);
-            await stormOver.CancelAsync();
+            sent += (await background.StopAsync(timeout.Token)).Sent;
         }
 
-        sent += await background.WaitAsync(timeout.Token);
         sent += storm.EchoRounds(2, 1, 100, timeout.Token); // the fallback sessions keep working with fds back
         storm.AssertNothingPending(TimeSpan.FromMilliseconds(20));
         established.AssertNothingPending(TimeSpan.Zero);
