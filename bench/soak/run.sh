@@ -20,10 +20,13 @@ dotnet build bench/soak -c Release -nologo -v quiet >/dev/null
 
 log=$(mktemp)
 # Sessions idle out after 2 s, so churn keeps creating and closing them; the limits are the documented defenses.
-dotnet src/udps/bin/Release/net10.0/udps.dll echo --host 127.0.0.1 --port 0 --idle-timeout-seconds 2 \
+# A 4 MiB gen0 budget makes the server collect every minute or so: with the default budget (tens of MiB on this kind of
+# machine) a 10-minute run may never collect, and the GC heap and RSS would show garbage growing, not what is live.
+DOTNET_GCgen0size=0x400000 dotnet src/udps/bin/Release/net10.0/udps.dll echo --host 127.0.0.1 --port 0 --idle-timeout-seconds 2 \
   --max-sessions 20000 --max-new-sessions-per-second 5000 >"$log" 2>&1 &
 server=$!
-cleanup() { kill -INT "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"; }
+# SIGTERM, not SIGINT: a non-interactive shell starts background jobs with SIGINT ignored. udps echo stops cleanly on both.
+cleanup() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"; }
 trap cleanup EXIT
 
 port=
@@ -41,7 +44,7 @@ status=0
 timeout $((duration + 60)) dotnet bench/soak/bin/Release/net10.0/UdpSessions.Bench.Soak.dll \
   --port "$port" --server-pid "$server" --server-log "$log" --duration "$duration" "${args[@]}" || status=$?
 
-kill -INT "$server" 2>/dev/null || true
+kill -TERM "$server" 2>/dev/null || true
 wait "$server" 2>/dev/null || true
 echo "soak: server summary:"
 sed -n '/udps echo: stopped/,$p' "$log"

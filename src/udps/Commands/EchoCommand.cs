@@ -121,7 +121,7 @@ internal static class EchoCommand
                 long now = Stopwatch.GetTimestamp();
                 // The managed heap goes on the line too, for soak runs that watch the server for growth (bench/soak).
                 Console.WriteLine(RateLine.Format(previous, current, Stopwatch.GetElapsedTime(previousTime, now)) +
-                    string.Create(CultureInfo.InvariantCulture, $" gcHeapKiB={GC.GetTotalMemory(forceFullCollection: false) / 1024}"));
+                    string.Create(CultureInfo.InvariantCulture, $" gcHeapKiB={GC.GetTotalMemory(forceFullCollection: false) / 1024} gcs={GC.CollectionCount(0)}"));
                 (previous, previousTime) = (current, now);
             }
         }
