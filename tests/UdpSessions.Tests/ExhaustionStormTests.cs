@@ -55,7 +55,7 @@ public class ExhaustionStormTests
                 {
                     // Wait until the first peers have their sockets, then leave only a few fds free.
                     await Eventually.TrueAsync(() => server.GetStatistics().SessionsAccepted >= EstablishedPeers + ExhaustAfter, () => server.GetStatistics().ToString(), cancellationToken: timeout.Token);
-                    ProcessLimits.SetOpenFilesSoft((ulong)(ProcessLimits.OpenFdNumbers()[^1] + FreeFds));
+                    ProcessLimits.SetOpenFilesSoft(ProcessLimits.SoftLimitLeaving(FreeFds));
                 }
 
                 storm.SendSequence(i, 0);
