@@ -165,8 +165,9 @@ internal abstract class UdpEngine
     }
 
     /// <summary>
-    /// Sends a datagram to a peer that has no session (an accept filter's challenge) from the listening socket,
-    /// without blocking. False when it could not be sent (or the engine cannot send without a session).
+    /// Sends a datagram to a peer that has no session (an accept filter's challenge) from the listening socket. False
+    /// when it could not be sent (or the engine cannot send without a session). The epoll engine never blocks here;
+    /// the portable engine's socket is blocking, so there a full send buffer makes the challenge wait.
     /// </summary>
     public virtual bool SendFromListener(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> datagram) => false;
 
