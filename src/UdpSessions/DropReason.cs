@@ -17,4 +17,23 @@ public enum DropReason
 
     /// <summary>TCP: the peer closed the connection in the middle of a frame; the partial frame is counted here.</summary>
     IncompleteFrame,
+
+    /// <summary>
+    /// From an unknown peer while <see cref="SessionServerOptions.MaxNewSessionsPerSecond"/> new sessions had been
+    /// created in the last second (token bucket).
+    /// </summary>
+    NewSessionRateLimit,
+
+    /// <summary>
+    /// From an unknown peer whose source prefix (<see cref="SessionServerOptions.SourcePrefixLengthIPv4"/> /
+    /// <see cref="SessionServerOptions.SourcePrefixLengthIPv6"/>) had used its
+    /// <see cref="SessionServerOptions.MaxNewSessionsPerSecondPerSource"/>.
+    /// </summary>
+    SourceRateLimit,
+
+    /// <summary>The <see cref="SessionServerOptions.AcceptFilter"/> rejected (or threw on) an unknown peer's datagram.</summary>
+    AcceptFilterRejected,
+
+    /// <summary>The <see cref="SessionServerOptions.AcceptFilter"/> answered an unknown peer's datagram with a challenge instead.</summary>
+    Challenged,
 }

@@ -30,6 +30,9 @@ public sealed class ServerStatistics
             DatagramsSent += Volatile.Read(ref c.DatagramsSent);
             BytesSent += Volatile.Read(ref c.BytesSent);
             ConnectionsRefused += Volatile.Read(ref c.ConnectionsRefused);
+
+            ChallengesSent += Volatile.Read(ref c.ChallengesSent);
+            ChallengesNotSent += Volatile.Read(ref c.ChallengesNotSent);
             Add(_dropped, c.Dropped);
             Add(_closed, c.Closed);
         }
@@ -94,6 +97,12 @@ public sealed class ServerStatistics
 
     /// <summary>TCP: connections closed right after accept because <see cref="SessionServerOptions.MaxSessions"/> sessions were open.</summary>
     public long ConnectionsRefused { get; }
+
+    /// <summary>Challenges of the accept filter sent from the listening socket (not in <see cref="DatagramsSent"/>).</summary>
+    public long ChallengesSent { get; }
+
+    /// <summary>Challenges the listening socket refused (send buffer full, or another error); the peer may simply retry.</summary>
+    public long ChallengesNotSent { get; }
 
     /// <summary>Datagrams dropped for <paramref name="reason"/>.</summary>
     public long GetDropped(DropReason reason) => _dropped[(int)reason];

@@ -66,6 +66,37 @@ public sealed class SessionServerOptions
     /// <summary>Async API: datagrams queued per session before <c>ReceiveAsync</c> takes them; beyond it they are dropped and counted. Default: 1024.</summary>
     public int ReceiveQueueCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// At most this many new sessions per second for the whole server (token bucket, burst of one second's worth);
+    /// datagrams of further unknown peers are dropped and counted (<see cref="DropReason.NewSessionRateLimit"/>).
+    /// Null: no limit. Default: null.
+    /// </summary>
+    public int? MaxNewSessionsPerSecond { get; set; }
+
+    /// <summary>
+    /// At most this many new sessions per second from one source prefix (see <see cref="SourcePrefixLengthIPv4"/>);
+    /// further ones are dropped and counted (<see cref="DropReason.SourceRateLimit"/>). Null: no limit. Default: null.
+    /// </summary>
+    public int? MaxNewSessionsPerSecondPerSource { get; set; }
+
+    /// <summary>Bits of an IPv4 source address that make one "source" for the per-source limit. Default: 32 (one host).</summary>
+    public int SourcePrefixLengthIPv4 { get; set; } = 32;
+
+    /// <summary>Bits of an IPv6 source address that make one "source" for the per-source limit. Default: 64 (one subnet, what one host usually holds).</summary>
+    public int SourcePrefixLengthIPv6 { get; set; } = 64;
+
+    /// <summary>
+    /// Slots of the per-source rate table (rounded up to a power of two), allocated once: a flood from more sources
+    /// makes sources share slots instead of growing it. About 40 bytes a slot. Default: 16,384.
+    /// </summary>
+    public int SourceTableSize { get; set; } = 16_384;
+
+    /// <summary>
+    /// Judges the first datagram of every unknown peer before any session or socket exists for it (accept, reject, or
+    /// challenge, e.g. with a <see cref="CookieAcceptFilter"/>). Null: every peer is accepted. Default: null.
+    /// </summary>
+    public AcceptFilter? AcceptFilter { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -87,6 +118,11 @@ public sealed class SessionServerOptions
         Require(SessionReceiveBufferSize >= 0, nameof(SessionReceiveBufferSize), "must not be negative");
         Require(SendBufferSize >= 0, nameof(SendBufferSize), "must not be negative");
         Require(SocketBudget is null or >= 0, nameof(SocketBudget), "must not be negative");
+        Require(MaxNewSessionsPerSecond is null or (>= 1 and <= 10_000_000), nameof(MaxNewSessionsPerSecond), "must be between 1 and 10,000,000");
+        Require(MaxNewSessionsPerSecondPerSource is null or (>= 1 and <= 10_000_000), nameof(MaxNewSessionsPerSecondPerSource), "must be between 1 and 10,000,000");
+        Require(SourcePrefixLengthIPv4 is >= 0 and <= 32, nameof(SourcePrefixLengthIPv4), "must be between 0 and 32");
+        Require(SourcePrefixLengthIPv6 is >= 0 and <= 128, nameof(SourcePrefixLengthIPv6), "must be between 0 and 128");
+        Require(SourceTableSize is >= 16 and <= 1 << 24, nameof(SourceTableSize), "must be between 16 and 16,777,216");
         Require(AcceptBacklog >= 1, nameof(AcceptBacklog), "must be at least 1");
         Require(ReceiveQueueCapacity >= 1, nameof(ReceiveQueueCapacity), "must be at least 1");
         Require(Enum.IsDefined(Transport), nameof(Transport), "is not a known transport");

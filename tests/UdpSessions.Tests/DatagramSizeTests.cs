@@ -81,6 +81,42 @@ public class DatagramSizeTests
         client.AssertNothingPending(TimeSpan.FromMilliseconds(20));
     }
 
+    /// <summary>
+    /// 0 bytes, 1 byte, exactly MaxDatagramSize (here the largest IPv4 payload, 65,507) and one byte over, over IPv6
+    /// loopback where one byte over still fits a UDP datagram; the oversized one first, from an unknown peer, then
+    /// again on the established session.
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(TestEngines.All), MemberType = typeof(TestEngines))]
+    public async Task The_largest_allowed_datagram_is_delivered_whole_and_one_byte_more_is_dropped(TestEngine engine)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
+        const int Max = 65_507;
+        var handler = new RecordingHandler();
+        SessionServerOptions options = TestEngines.Options(engine, new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Loopback, 0));
+        options.MaxDatagramSize = Max;
+        await using SessionServer server = await SessionServer.StartAsync(options, handler, cancellationToken: timeout.Token);
+        using var client = new ClientGroup(server.LocalEndPoint, 1) { Diagnostics = () => server.GetStatistics().ToString() };
+        client.Socket(0).SendBufferSize = 1 << 20;
+        client.Socket(0).ReceiveBufferSize = 1 << 20;
+
+        client.Send(0, Filled(Max + 1, 1));
+        await ServerChecks.AccountedExactlyAsync(server, 1, (DropReason.Oversized, 1));
+        Assert.Equal(0, server.GetStatistics().SessionsAccepted);
+
+        foreach (byte[] datagram in new[] { [], [7], Filled(Max, 2) })
+        {
+            client.Send(0, datagram);
+            client.ExpectReply(0, datagram);
+        }
+
+        client.Send(0, Filled(Max + 1, 3));
+        client.AssertNothingPending(TimeSpan.FromMilliseconds(50));
+        ServerStatistics stats = await ServerChecks.AccountedExactlyAsync(server, 5, (DropReason.Oversized, 2));
+        Assert.Equal(3, stats.DatagramsDelivered);
+        Assert.Equal([0, 1, Max], Assert.Single(handler.Sessions.Values).Lengths);
+    }
+
     private static byte[] Filled(int length, byte seed)
     {
         byte[] data = new byte[length];

@@ -61,6 +61,9 @@ public class HandlerErrorTests
         Assert.Equal(Peers + 4, stats.ActiveSessions);
         Assert.Equal(Peers + 4 + 1, stats.SessionsAccepted);
         Assert.All(handler.Sessions.Values.Where(r => r != victim), r => Assert.True(r.Session.IsOpen, $"{r} was closed"));
+
+        // 6 + poison + 15 + 8 + 1: all delivered (a datagram whose callback threw was delivered), none dropped.
+        await ServerChecks.AccountedExactlyAsync(server, 31);
     }
 
     [Theory(Timeout = 60_000)]
@@ -85,5 +88,6 @@ public class HandlerErrorTests
         clients.EchoRounds(1, 2, 3, timeout.Token);
         Assert.Equal(1, server.GetStatistics().HandlerErrors);
         Assert.Equal(4, handler.Sessions.Count);
+        await ServerChecks.AccountedExactlyAsync(server, 7);
     }
 }

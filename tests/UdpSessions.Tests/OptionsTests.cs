@@ -23,6 +23,12 @@ public class OptionsTests
         { nameof(SessionServerOptions.SendBufferSize), o => o.SendBufferSize = -1 },
         { nameof(SessionServerOptions.Engine), o => o.Engine = (EngineKind)42 },
         { nameof(SessionServerOptions.EpollMode), o => o.EpollMode = (EpollMode)42 },
+        { nameof(SessionServerOptions.MaxNewSessionsPerSecond), o => o.MaxNewSessionsPerSecond = 0 },
+        { nameof(SessionServerOptions.MaxNewSessionsPerSecondPerSource), o => o.MaxNewSessionsPerSecondPerSource = -1 },
+        { nameof(SessionServerOptions.SourcePrefixLengthIPv4), o => o.SourcePrefixLengthIPv4 = 33 },
+        { nameof(SessionServerOptions.SourcePrefixLengthIPv6), o => o.SourcePrefixLengthIPv6 = 129 },
+        { nameof(SessionServerOptions.SourcePrefixLengthIPv6), o => o.SourcePrefixLengthIPv6 = -1 },
+        { nameof(SessionServerOptions.SourceTableSize), o => o.SourceTableSize = 15 },
     };
 
     [Theory]
@@ -64,6 +70,14 @@ public class OptionsTests
             EndPoint = new IPEndPoint(IPAddress.IPv6Loopback, 0),
         }.Validate();
         new SessionServerOptions { IdleTimeout = TimeSpan.FromMilliseconds(10) }.Validate();
+        new SessionServerOptions
+        {
+            MaxNewSessionsPerSecond = 1,
+            MaxNewSessionsPerSecondPerSource = 10_000_000,
+            SourcePrefixLengthIPv4 = 0,
+            SourcePrefixLengthIPv6 = 128,
+            SourceTableSize = 16,
+        }.Validate();
         new SessionServerOptions { IdleTimeout = TimeSpan.FromDays(1) }.Validate();
     }
 

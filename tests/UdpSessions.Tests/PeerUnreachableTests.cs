@@ -49,6 +49,7 @@ public class PeerUnreachableTests
         Assert.Equal(1, stats.GetClosed(SessionCloseReason.PeerUnreachable));
         Assert.Equal(1, stats.SessionsClosed);
         Assert.Equal(Peers - 1, stats.ActiveSessions);
+        await ServerChecks.AccountedExactlyAsync(server, Peers + (3 * (Peers - 1)));
     }
 
     /// <summary>
@@ -81,5 +82,6 @@ public class PeerUnreachableTests
         }
 
         Assert.True(departed.ClosedWith is null or SessionCloseReason.PeerUnreachable, $"{departed}");
+        await ServerChecks.AccountedExactlyAsync(server, Peers + (3 * (Peers - 1)));
     }
 }

@@ -38,6 +38,7 @@ public class SessionLifecycleTests
         ServerStatistics stats = server.GetStatistics();
         Assert.Equal(3, stats.GetClosed(SessionCloseReason.ClosedByApplication));
         Assert.Equal(2, stats.ActiveSessions);
+        await ServerChecks.AccountedExactlyAsync(server, 4 + (3 * 4));
         clients.AssertNothingPending(TimeSpan.FromMilliseconds(20));
     }
 
@@ -72,6 +73,7 @@ public class SessionLifecycleTests
         refused.SendSequence(0, 1);
         refused.ExpectReply(0, ClientGroup.Payload(refused.ClientId(0), 1));
         Assert.Equal(5, server.GetStatistics().ActiveSessions);
+        await ServerChecks.AccountedExactlyAsync(server, 5 + 3 + 5 + 1, (DropReason.SessionLimit, 3));
     }
 
     /// <summary>

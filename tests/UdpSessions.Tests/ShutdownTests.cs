@@ -41,6 +41,9 @@ public class ShutdownTests
 
         Assert.Equal(0, stats.ActiveSessions);
         Assert.Equal(Peers, stats.GetClosed(SessionCloseReason.ServerShutdown));
+        Assert.Equal(2 * Peers, stats.DatagramsReceived);
+        Assert.Equal(2 * Peers, stats.DatagramsDelivered);
+        ServerChecks.DropsExactly(stats);
         Assert.Equal(Peers, stats.SessionsClosed);
 
         // Disposing again is harmless.

@@ -89,7 +89,7 @@ public class SocketFallbackTests
         _ = handler.ByRemote();
 
         (ulong soft, ulong hard) = ProcessLimits.GetOpenFiles();
-        ulong limit = LimitLeaving(FreeFds);
+        ulong limit = ProcessLimits.SoftLimitLeaving(FreeFds);
         int sent;
         Exception? failure = null;
         ProcessLimits.SetOpenFilesSoft(limit);
@@ -145,29 +145,6 @@ public class SocketFallbackTests
         }
 
         Assert.All(handler.Sessions.Values, r => Assert.Equal(targetEndPoint, Endpoints.Normalize(r.Session.LocalEndPoint)));
-    }
-
-    /// <summary>The soft limit at which exactly <paramref name="free"/> descriptor numbers are still unused below it.</summary>
-    private static ulong LimitLeaving(int free)
-    {
-        int[] open = ProcessLimits.OpenFdNumbers();
-        var used = new HashSet<int>(open);
-        int limit = 0, unused = 0;
-        while (unused < free || limit <= open[^1])
-        {
-            if (!used.Contains(limit))
-            {
-                unused++;
-                if (unused > free)
-                {
-                    break;
-                }
-            }
-
-            limit++;
-        }
-
-        return (ulong)limit;
     }
 
     private static string DescribeState(SessionServer server, RecordingHandler handler, CapturingLoggerFactory logs) =>

@@ -210,6 +210,11 @@ internal abstract partial class IoLoop
     /// </summary>
     private void Accept(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> firstDatagram)
     {
+        if (!Engine.Gate.Admit(this, peer, local, firstDatagram))
+        {
+            return; // counted by the gate; nothing was created for this peer
+        }
+
         var session = new Session(this, peer, local);
         switch (Engine.Registry.TryAdd(session, out Session? existing))
         {

@@ -12,6 +12,9 @@ namespace UdpSessions.Engines;
 /// </summary>
 internal sealed class PortableEngine : UdpEngine
 {
+    [ThreadStatic]
+    private static SocketAddress? t_challengeAddress;
+
     private Socket? _socket;
     private PortableLoop[] _loops = [];
 
@@ -90,6 +93,24 @@ internal sealed class PortableEngine : UdpEngine
                 SocketError.MessageSize => throw DatagramTooLarge(datagram.Length),
                 _ => SendStatus.Failed,
             };
+        }
+    }
+
+    public override bool SendFromListener(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> datagram)
+    {
+        // Called on I/O threads only; one reusable address per thread keeps the challenge path allocation-free.
+        SocketAddress address = t_challengeAddress is { } cached && cached.Family == Socket.AddressFamily
+            ? cached
+            : t_challengeAddress = new SocketAddress(Socket.AddressFamily);
+        peer.WriteSocketAddress(address);
+        try
+        {
+            Socket.SendTo(datagram, SocketFlags.None, address);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
         }
     }
 

@@ -16,6 +16,7 @@ internal abstract class UdpEngine
         Handler = handler;
         Logger = logger;
         Registry = new SessionRegistry(options.MaxSessions);
+        Gate = new AcceptGate(this);
     }
 
     public SessionServerOptions Options { get; }
@@ -27,6 +28,9 @@ internal abstract class UdpEngine
     public SessionRegistry Registry { get; }
 
     public SendCounters SendCounters { get; } = new();
+
+    /// <summary>The checks a new peer's first datagram passes before a session exists (limits, accept filter).</summary>
+    public AcceptGate Gate { get; }
 
     public bool Stopping => _stopping;
 
@@ -163,6 +167,13 @@ internal abstract class UdpEngine
     protected virtual string? SendLengthProblem(int length) => length > SessionServerOptions.MaxUdpPayload
         ? $"A UDP datagram holds at most {SessionServerOptions.MaxUdpPayload} bytes; this one has {length}."
         : null;
+
+    /// <summary>
+    /// Sends a datagram to a peer that has no session (an accept filter's challenge) from the listening socket. False
+    /// when it could not be sent (or the engine cannot send without a session). The epoll engine never blocks here;
+    /// the portable engine's socket is blocking, so there a full send buffer makes the challenge wait.
+    /// </summary>
+    public virtual bool SendFromListener(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> datagram) => false;
 
     protected abstract bool TryCreateSessionSocket(Session session);
 

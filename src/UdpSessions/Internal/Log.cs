@@ -32,4 +32,7 @@ internal static partial class Log
 
     [LoggerMessage(9, LogLevel.Warning, "accept on the TCP listener failed (errno {Errno}); accepting pauses for {PauseMilliseconds} ms")]
     public static partial void AcceptFailed(ILogger logger, int errno, int pauseMilliseconds);
+
+    [LoggerMessage(10, LogLevel.Error, "The accept filter threw; the datagram is dropped as rejected (logged once, every failure is counted in HandlerErrors)")]
+    public static partial void AcceptFilterFailed(ILogger logger, Exception exception);
 }

@@ -18,6 +18,9 @@ internal sealed class LoopCounters
     public long DatagramsSent; // sends made on this loop's own thread (from its callbacks)
     public long BytesSent;
     public long ConnectionsRefused; // TCP: accepted by the kernel, refused at the session limit
+
+    public long ChallengesSent;
+    public long ChallengesNotSent;
     public readonly long[] Dropped = new long[Enum.GetValues<DropReason>().Length];
     public readonly long[] Closed = new long[Enum.GetValues<SessionCloseReason>().Length + 1];
 }

@@ -105,6 +105,67 @@ internal readonly struct PeerAddress : IEquatable<PeerAddress>
         return SockAddrV4Length;
     }
 
+    /// <summary>
+    /// The network this address belongs to: the first <paramref name="ipv4PrefixLength"/> bits of an IPv4 address
+    /// (IPv4-mapped ones included) or <paramref name="ipv6PrefixLength"/> bits of an IPv6 one, port and scope cleared.
+    /// </summary>
+    public PeerAddress ToPrefix(int ipv4PrefixLength, int ipv6PrefixLength)
+    {
+        if (!_isV6 || IsV4Mapped)
+        {
+            ulong v4 = (uint)_low & (uint)(0xFFFF_FFFFUL << (32 - ipv4PrefixLength));
+            return new PeerAddress(0, v4, 0, 0, false);
+        }
+
+        ulong high = ipv6PrefixLength >= 64 ? _high : _high & ~(ulong.MaxValue >> ipv6PrefixLength);
+        ulong low = ipv6PrefixLength <= 64 ? 0 : ipv6PrefixLength == 128 ? _low : _low & ~(ulong.MaxValue >> (ipv6PrefixLength - 64));
+        return new PeerAddress(high, low, 0, 0, true);
+    }
+
+    /// <summary>Writes the address as 16 bytes in network order, IPv4 as IPv4-mapped IPv6, so both forms of one peer read the same.</summary>
+    public void WriteAddress16(Span<byte> destination)
+    {
+        ulong high = _isV6 ? _high : 0;
+        ulong low = _isV6 ? _low : 0xFFFF_0000_0000UL | (uint)_low;
+        BinaryPrimitives.WriteUInt64BigEndian(destination, high);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], low);
+    }
+
+    /// <summary>Writes the address as 4 (IPv4) or 16 (IPv6) bytes in network order; returns the count.</summary>
+    public int WriteAddress(Span<byte> destination)
+    {
+        if (_isV6)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(destination, _high);
+            BinaryPrimitives.WriteUInt64BigEndian(destination[8..], _low);
+            return 16;
+        }
+
+        BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)_low);
+        return 4;
+    }
+
+    /// <summary>
+    /// Fills a <see cref="SocketAddress"/> of this address's family in place (the inverse of
+    /// <see cref="FromSocketAddress"/>: port at offset 2, IPv4 address at 4, IPv6 address at 8 and scope id at 24).
+    /// </summary>
+    public void WriteSocketAddress(SocketAddress address)
+    {
+        Span<byte> raw = address.Buffer.Span;
+        BinaryPrimitives.WriteUInt16BigEndian(raw[2..], _port);
+        if (_isV6)
+        {
+            raw.Slice(4, 4).Clear(); // flow info
+            BinaryPrimitives.WriteUInt64BigEndian(raw[8..], _high);
+            BinaryPrimitives.WriteUInt64BigEndian(raw[16..], _low);
+            MemoryMarshal.Write(raw[24..], _scopeId);
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(raw[4..], (uint)_low);
+        }
+    }
+
     public IPEndPoint ToIPEndPoint()
     {
         Span<byte> bytes = stackalloc byte[16];

@@ -25,6 +25,7 @@ internal static class EchoCommand
             }
         });
         var engine = new EngineOptions();
+        var hardening = new HardeningOptions();
         Option<string> mode = CliOptions.Choice("--mode", "epoll registration: level (level-triggered) or oneshot (EPOLLET|EPOLLONESHOT).", "level", "level", "oneshot");
         var idle = new Option<double>("--idle-timeout-seconds")
         {
@@ -55,6 +56,7 @@ internal static class EchoCommand
         command.Options.Add(maxFrame);
         command.Options.Add(host);
         engine.AddTo(command);
+        hardening.AddTo(command);
         command.Options.Add(mode);
         command.Options.Add(idle);
         command.Options.Add(maxSessions);
@@ -88,6 +90,7 @@ internal static class EchoCommand
                 }
             }
 
+            hardening.ApplyTo(parseResult, options);
             if (parseResult.GetValue(maxSessions) is int max)
             {
                 options.MaxSessions = max;
@@ -153,7 +156,9 @@ internal static class EchoCommand
             {
                 ServerStatistics current = server.GetStatistics();
                 long now = Stopwatch.GetTimestamp();
-                Console.WriteLine(RateLine.Format(previous, current, Stopwatch.GetElapsedTime(previousTime, now)));
+                // The managed heap goes on the line too, for soak runs that watch the server for growth (bench/soak).
+                Console.WriteLine(RateLine.Format(previous, current, Stopwatch.GetElapsedTime(previousTime, now)) +
+                    string.Create(CultureInfo.InvariantCulture, $" gcHeapKiB={GC.GetTotalMemory(forceFullCollection: false) / 1024} gcs={GC.CollectionCount(0)}"));
                 (previous, previousTime) = (current, now);
             }
         }

@@ -16,5 +16,6 @@ internal static class StatisticsReport
         writer.WriteLine("closes: " + string.Join(' ', Enum.GetValues<SessionCloseReason>().Select(r => string.Create(c, $"{r}={s.GetClosed(r)}"))));
         writer.WriteLine(string.Create(c,
             $"other: straysRerouted={s.StraysRerouted} listenerLate={s.ListenerLateDatagrams} handlerErrors={s.HandlerErrors} socketErrors={s.SocketErrors}"));
+        writer.WriteLine(string.Create(c, $"challenges: sent={s.ChallengesSent} notSent={s.ChallengesNotSent}"));
     }
 }

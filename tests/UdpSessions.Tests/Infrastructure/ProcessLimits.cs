@@ -29,6 +29,29 @@ internal static unsafe partial class ProcessLimits
         }
     }
 
+    /// <summary>The soft limit at which exactly <paramref name="free"/> descriptor numbers are still unused below it.</summary>
+    public static ulong SoftLimitLeaving(int free)
+    {
+        int[] open = ProcessLimits.OpenFdNumbers();
+        var used = new HashSet<int>(open);
+        int limit = 0, unused = 0;
+        while (unused < free || limit <= open[^1])
+        {
+            if (!used.Contains(limit))
+            {
+                unused++;
+                if (unused > free)
+                {
+                    break;
+                }
+            }
+
+            limit++;
+        }
+
+        return (ulong)limit;
+    }
+
     /// <summary>Open descriptor numbers (from /proc/self/fd).</summary>
     public static int[] OpenFdNumbers() =>
         [.. Directory.GetFileSystemEntries("/proc/self/fd").Select(path => int.Parse(Path.GetFileName(path), System.Globalization.CultureInfo.InvariantCulture)).Order()];

@@ -23,6 +23,9 @@ public sealed class RecordingHandler : SessionHandler
     /// <summary>Echo each datagram back (default true).</summary>
     public bool Echo { get; init; } = true;
 
+    /// <summary>When set, only sessions it returns true for are echoed to (e.g. not peers that are gone already).</summary>
+    public Func<Session, bool>? EchoFor { get; init; }
+
     /// <summary>When it returns true for a datagram, OnDatagram throws (after recording it, before echoing).</summary>
     public DatagramPredicate? ThrowWhen { get; init; }
 
@@ -51,7 +54,7 @@ public sealed class RecordingHandler : SessionHandler
             throw new InvalidOperationException("Test handler: thrown on purpose for this datagram.");
         }
 
-        if (Echo && !session.Send(datagram))
+        if (Echo && (EchoFor is null || EchoFor(session)) && !session.Send(datagram))
         {
             Interlocked.Increment(ref _sendFailures);
         }

@@ -132,6 +132,13 @@ internal sealed unsafe class EpollEngine : UdpEngine
         };
     }
 
+    public override bool SendFromListener(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> datagram)
+    {
+        Span<byte> sockaddr = stackalloc byte[PeerAddress.SockAddrV6Length];
+        int length = peer.WriteLinuxSockAddr(sockaddr);
+        return Listener.SendTo(datagram, sockaddr[..length], local, out _) >= 0;
+    }
+
     protected override bool PollWritable(Session session, int timeoutMilliseconds)
     {
         SafeHandle socket = session.Socket ?? Listener.Socket;

@@ -95,7 +95,7 @@ internal sealed unsafe class LinuxListener : IDisposable
     }
 
     /// <summary>Sends to a peer through the listener, from the session's local address when the listener is a wildcard.</summary>
-    public nint SendTo(ReadOnlySpan<byte> datagram, byte[] peerSockAddr, in PeerAddress local, out int errno)
+    public nint SendTo(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> peerSockAddr, in PeerAddress local, out int errno)
     {
         byte* control = stackalloc byte[ControlBufferSize];
         fixed (byte* data = datagram)
