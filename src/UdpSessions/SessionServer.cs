@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using UdpSessions.Engines;
 using UdpSessions.Engines.Linux;
+using UdpSessions.Engines.Windows;
 using UdpSessions.Internal;
 
 namespace UdpSessions;
@@ -45,7 +46,9 @@ public sealed class SessionServer : IAsyncDisposable
             copy.IoThreads = 1;
         }
 
-        _engine = Engine == EngineKind.Epoll ? new EpollEngine(copy, handler, logger) : new PortableEngine(copy, handler, logger);
+        _engine = Engine == EngineKind.Epoll ? new EpollEngine(copy, handler, logger)
+            : Engine == EngineKind.Iocp && OperatingSystem.IsWindows() ? new IocpEngine(copy, handler, logger)
+            : new PortableEngine(copy, handler, logger);
     }
 
     /// <summary>The settings in force (a validated copy).</summary>
@@ -143,8 +146,9 @@ public sealed class SessionServer : IAsyncDisposable
 
     private static EngineKind ResolveEngine(EngineKind requested) => requested switch
     {
-        EngineKind.Auto => OperatingSystem.IsLinux() ? EngineKind.Epoll : EngineKind.Portable,
+        EngineKind.Auto => OperatingSystem.IsLinux() ? EngineKind.Epoll : OperatingSystem.IsWindows() ? EngineKind.Iocp : EngineKind.Portable,
         EngineKind.Epoll when !OperatingSystem.IsLinux() => throw new PlatformNotSupportedException("The epoll engine needs Linux."),
+        EngineKind.Iocp when !OperatingSystem.IsWindows() => throw new PlatformNotSupportedException("The IOCP engine needs Windows."),
         _ => requested,
     };
 }
