@@ -60,6 +60,9 @@ public sealed class SessionServer : IAsyncDisposable
     /// <summary>The bound endpoint, with the actual port when port 0 was asked for.</summary>
     public IPEndPoint LocalEndPoint => _engine.LocalEndPoint;
 
+    /// <summary>The engine itself, for tests of engine internals.</summary>
+    internal UdpEngine Implementation => _engine;
+
     /// <summary>Engine and mode in words, e.g. "epoll, LevelTriggered".</summary>
     public string EngineDescription => _engine.Description;
 

@@ -108,6 +108,9 @@ internal abstract class IoLoop
         }
     }
 
+    /// <summary>True when commands are queued (for loops that must not block while some are waiting).</summary>
+    protected bool HasPendingCommands => !_commands.IsEmpty;
+
     protected void AdvanceTimers() => Wheel?.Advance(Now, _expire);
 
     protected int WaitTimeoutMilliseconds() => Wheel?.MillisecondsUntilNextTick(Now) ?? -1;

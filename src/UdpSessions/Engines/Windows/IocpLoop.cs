@@ -81,12 +81,14 @@ internal sealed unsafe class IocpLoop : IoLoop, IDisposable
 
         Volatile.Write(ref _thread, thread);
         OverlappedEntry* entries = stackalloc OverlappedEntry[MaxEntries];
-        Interlocked.Exchange(ref _wakePending, 0); // wakes before the handle was published set the flag but queued no APC
-        RunCommands();
         while (!Engine.Stopping)
         {
+            // The APC is only a kick: any alertable wait on this thread (a contended lock in a handler, Thread.Sleep)
+            // can run it instead of the port wait. So the flag is cleared here, right before the one wait that
+            // matters, and queued work makes that wait a poll: a wake from now on queues an APC this wait will see.
+            Interlocked.Exchange(ref _wakePending, 0);
+            int timeout = HasPendingCommands || !_ready.IsEmpty ? 0 : WaitTimeoutMilliseconds();
             uint removed = 0;
-            int timeout = WaitTimeoutMilliseconds();
             bool dequeued = Kernel32.GetQueuedCompletionStatusEx(_engine.Port, entries, MaxEntries, &removed, timeout < 0 ? INFINITE : (uint)timeout, 1) != 0;
             Now = Environment.TickCount64;
             if (!dequeued)
@@ -99,8 +101,6 @@ internal sealed unsafe class IocpLoop : IoLoop, IDisposable
                 }
             }
 
-            // A full fence, not a release write: a producer that still saw 1 would skip the APC and its command would sleep.
-            Interlocked.Exchange(ref _wakePending, 0);
             RunCommands();
             ServeReadySessions();
             for (uint i = 0; i < removed; i++)
