@@ -51,7 +51,9 @@ public class IocpEngineTests
         clients.SendSequence(0, 0);
         await Eventually.TrueAsync(() => handler.Sessions.Count == 1, () => "no session", cancellationToken: timeout.Token);
 
-        const int Burst = 300;
+        // Below what a default receive buffer holds (~200 small datagrams on Linux, whose rules Wine's sockets follow):
+        // a slow (contended) reader must not turn this into a test of the kernel's drops.
+        const int Burst = 150;
         for (int sequence = 1; sequence <= Burst; sequence++)
         {
             clients.SendSequence(0, sequence);
@@ -62,8 +64,10 @@ public class IocpEngineTests
         Assert.Equal(0, server.GetStatistics().DatagramsDropped);
     }
 
-    [Fact(Timeout = 90_000)]
-    public async Task Concurrent_peers_each_reach_their_own_session_through_the_address_map()
+    [Theory(Timeout = 90_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Concurrent_peers_each_reach_their_own_session_through_the_address_map(bool sessionSockets)
     {
         using CancellationTokenSource timeout = TestTimeout.After(60, TestContext.Current.CancellationToken);
         const int Groups = 4;
@@ -71,7 +75,9 @@ public class IocpEngineTests
         const int Rounds = 10;
         var handler = new RecordingHandler();
         SessionServerOptions options = WindowsServer.Options();
-        options.SocketBudget = 0; // every session through the listener and the map
+        // Without sockets every datagram goes through the listener and the map; with them (under Wine) the accepts race
+        // the other peers' traffic, and strays must be re-routed.
+        options.SocketBudget = sessionSockets ? null : 0;
         await using SessionServer server = await SessionServer.StartAsync(options, handler, cancellationToken: timeout.Token);
 
         Task[] senders = [.. Enumerable.Range(0, Groups).Select(group => Task.Run(() =>
@@ -88,7 +94,7 @@ public class IocpEngineTests
         Assert.Equal(Groups * PeersPerGroup, handler.Sessions.Count);
         Assert.All(handler.Sessions.Values, record =>
         {
-            Assert.False(record.Session.HasOwnSocket);
+            Assert.Equal(sessionSockets, record.Session.HasOwnSocket);
             Assert.Equal(Rounds, record.Datagrams);
             Assert.Single(record.ClientIds);
         });

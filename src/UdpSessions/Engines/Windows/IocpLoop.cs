@@ -47,7 +47,7 @@ internal sealed unsafe class IocpLoop : IoLoop, IDisposable
         {
             try
             {
-                Kernel32.QueueUserAPC(&WakeApc, thread, 0);
+                Kernel32.QueueUserAPC(s_wakeApc, thread, 0);
             }
             catch (ObjectDisposedException)
             {
@@ -84,10 +84,12 @@ internal sealed unsafe class IocpLoop : IoLoop, IDisposable
         while (!Engine.Stopping)
         {
             // The APC is only a kick: any alertable wait on this thread (a contended lock in a handler, Thread.Sleep)
-            // can run it instead of the port wait. So the flag is cleared here, right before the one wait that
-            // matters, and queued work makes that wait a poll: a wake from now on queues an APC this wait will see.
+            // can run it instead of the port wait, and wakes before the thread handle was published queued none. So
+            // the flag is cleared here, right before the one wait that matters, and anything a wake could have been
+            // for (a stop, commands, handed-over sessions) makes that wait a poll; a wake from now on queues an APC
+            // this wait will see.
             Interlocked.Exchange(ref _wakePending, 0);
-            int timeout = HasPendingCommands || !_ready.IsEmpty ? 0 : WaitTimeoutMilliseconds();
+            int timeout = Engine.Stopping || HasPendingCommands || !_ready.IsEmpty ? 0 : WaitTimeoutMilliseconds();
             uint removed = 0;
             bool dequeued = Kernel32.GetQueuedCompletionStatusEx(_engine.Port, entries, MaxEntries, &removed, timeout < 0 ? INFINITE : (uint)timeout, 1) != 0;
             Now = Environment.TickCount64;
@@ -177,11 +179,15 @@ internal sealed unsafe class IocpLoop : IoLoop, IDisposable
         return leftovers;
     }
 
-    [UnmanagedCallersOnly]
-    private static void WakeApc(nuint data)
-    {
-        // Nothing to do: running at all makes GetQueuedCompletionStatusEx return WAIT_IO_COMPLETION.
-    }
+    /// <summary>
+    /// The APC routine: anything at all, since running it is what makes GetQueuedCompletionStatusEx return
+    /// WAIT_IO_COMPLETION. A native no-op, not an [UnmanagedCallersOnly] method: managed code entered from an APC in
+    /// the middle of a wait hung the process under Wine now and then (GC suspension of a thread inside a reverse
+    /// P/Invoke inside a native wait). kernel32!GetCurrentThreadId takes no argument, so on x64 the APC's argument in
+    /// RCX is simply ignored.
+    /// </summary>
+    private static readonly delegate* unmanaged<nuint, void> s_wakeApc =
+        (delegate* unmanaged<nuint, void>)NativeLibrary.GetExport(NativeLibrary.Load("kernel32.dll"), "GetCurrentThreadId");
 
     /// <summary>
     /// A listener peek completed (or was found ready). Reads the listener until WSAEWOULDBLOCK, unless another thread
