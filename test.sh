@@ -52,7 +52,7 @@ windows_lane() {
     echo "Windows (Wine): publish failed: counted as one failure"
     failed=$((failed + 1)); status=1; return
   fi
-  SUITE_TIMEOUT=${WINDOWS_SUITE_TIMEOUT:-180} run_suite "Windows (Wine): UdpSessions.Windows.Tests" scripts/wine-run.sh "$publish/UdpSessions.Windows.Tests.exe"
+  SUITE_TIMEOUT=${WINDOWS_SUITE_TIMEOUT:-120} run_suite "Windows (Wine): UdpSessions.Windows.Tests" scripts/wine-run.sh "$publish/UdpSessions.Windows.Tests.exe" -diagnostics
 }
 windows_lane
 
