@@ -26,13 +26,27 @@ else
   wineboot </dev/null >/dev/null 2>&1 # starts the prefix's server and services detached from our output
 fi
 
+# `wineserver -k` leaves the prefix's service processes (services, winedevice, explorer...) running without a server;
+# they are ended by pid: exactly the processes that carry this prefix in their environment, other than this script.
+end_prefix_processes() {
+  wineserver -k 2>/dev/null
+  local environ pid
+  for environ in /proc/[0-9]*/environ; do
+    pid=${environ#/proc/}; pid=${pid%/environ}
+    [[ $pid == "$$" ]] && continue
+    if tr '\0' '\n' <"$environ" 2>/dev/null | grep -qxF "WINEPREFIX=$WINEPREFIX"; then
+      kill -9 "$pid" 2>/dev/null
+    fi
+  done
+}
+
 log=$(mktemp)
 wine "$@" </dev/null >"$log" 2>&1 &
 program=$!
-trap 'kill "$program" 2>/dev/null; wineserver -k 2>/dev/null; cat "$log"; rm -f "$log"; exit 124' TERM INT
+trap 'kill "$program" 2>/dev/null; end_prefix_processes; cat "$log"; rm -f "$log"; exit 124' TERM INT
 wait "$program"
 rc=$?
-wineserver -k 2>/dev/null # leave no Wine processes behind
+end_prefix_processes # leave no Wine processes behind
 cat "$log"
 rm -f "$log"
 exit $rc
