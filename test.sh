@@ -41,5 +41,21 @@ fi
 run_suite "Linux: UdpSessions.Tests" dotnet tests/UdpSessions.Tests/bin/Release/net10.0/UdpSessions.Tests.dll
 run_suite "Linux: udps.Tests" dotnet tests/udps.Tests/bin/Release/net10.0/udps.Tests.dll
 
+# The Windows lane: the IOCP engine's suite, published for win-x64 and run under Wine. Missing Wine, a failed publish
+# or a crash count as failures, never as a skip.
+windows_lane() {
+  local publish=tests/UdpSessions.Windows.Tests/bin/Release/net10.0/win-x64/publish
+  if ! scripts/ensure-wine.sh; then
+    echo "Windows (Wine): Wine is not available: counted as one failure"
+    failed=$((failed + 1)); status=1; return
+  fi
+  if ! dotnet publish tests/UdpSessions.Windows.Tests -c Release -r win-x64 --self-contained true -o "$publish" -nologo -v quiet; then
+    echo "Windows (Wine): publish failed: counted as one failure"
+    failed=$((failed + 1)); status=1; return
+  fi
+  SUITE_TIMEOUT=${WINDOWS_SUITE_TIMEOUT:-120} run_suite "Windows (Wine): UdpSessions.Windows.Tests" scripts/wine-run.sh "$publish/UdpSessions.Windows.Tests.exe" -diagnostics
+}
+windows_lane
+
 echo "$passed passed, $failed failed"
 exit $status

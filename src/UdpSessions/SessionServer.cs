@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using UdpSessions.Engines;
 using UdpSessions.Engines.Linux;
 using UdpSessions.Engines.Tcp;
+using UdpSessions.Engines.Windows;
 using UdpSessions.Internal;
 
 namespace UdpSessions;
@@ -46,9 +47,12 @@ public sealed class SessionServer : IAsyncDisposable
             copy.IoThreads = 1;
         }
 
+        // TCP outside Linux goes through the .NET Socket pump (IOCP-based on Windows) into the engine's I/O loops.
         _engine = copy.Transport == SessionTransport.Tcp
             ? Engine == EngineKind.Epoll ? new EpollTcpEngine(copy, handler, logger) : new PortableTcpEngine(copy, handler, logger)
-            : Engine == EngineKind.Epoll ? new EpollEngine(copy, handler, logger) : new PortableEngine(copy, handler, logger);
+            : Engine == EngineKind.Epoll ? new EpollEngine(copy, handler, logger)
+            : Engine == EngineKind.Iocp && OperatingSystem.IsWindows() ? new IocpEngine(copy, handler, logger)
+            : new PortableEngine(copy, handler, logger);
     }
 
     /// <summary>The settings in force (a validated copy).</summary>
@@ -62,6 +66,9 @@ public sealed class SessionServer : IAsyncDisposable
 
     /// <summary>The bound endpoint, with the actual port when port 0 was asked for.</summary>
     public IPEndPoint LocalEndPoint => _engine.LocalEndPoint;
+
+    /// <summary>The engine itself, for tests of engine internals.</summary>
+    internal UdpEngine Implementation => _engine;
 
     /// <summary>Engine and mode in words, e.g. "epoll, LevelTriggered".</summary>
     public string EngineDescription => _engine.Description;
@@ -149,8 +156,9 @@ public sealed class SessionServer : IAsyncDisposable
 
     private static EngineKind ResolveEngine(EngineKind requested) => requested switch
     {
-        EngineKind.Auto => OperatingSystem.IsLinux() ? EngineKind.Epoll : EngineKind.Portable,
+        EngineKind.Auto => OperatingSystem.IsLinux() ? EngineKind.Epoll : OperatingSystem.IsWindows() ? EngineKind.Iocp : EngineKind.Portable,
         EngineKind.Epoll when !OperatingSystem.IsLinux() => throw new PlatformNotSupportedException("The epoll engine needs Linux."),
+        EngineKind.Iocp when !OperatingSystem.IsWindows() => throw new PlatformNotSupportedException("The IOCP engine needs Windows."),
         _ => requested,
     };
 }

@@ -115,6 +115,9 @@ internal abstract partial class IoLoop
         }
     }
 
+    /// <summary>True when commands are queued (for loops that must not block while some are waiting).</summary>
+    protected bool HasPendingCommands => !_commands.IsEmpty;
+
     protected void AdvanceTimers() => Wheel?.Advance(Now, _expire);
 
     protected int WaitTimeoutMilliseconds() => Wheel?.MillisecondsUntilNextTick(Now) ?? -1;

@@ -5,7 +5,7 @@ namespace UdpSessions.Cli.Commands;
 /// <summary>The engine choice shared by every command that runs a server.</summary>
 internal sealed class EngineOptions
 {
-    private readonly Option<string> _engine = CliOptions.Choice("--engine", "I/O engine: auto (epoll on Linux), epoll or portable.", "auto", "auto", "epoll", "portable");
+    private readonly Option<string> _engine = CliOptions.Choice("--engine", "I/O engine: auto (epoll on Linux, iocp on Windows), epoll, iocp or portable.", "auto", "auto", "epoll", "iocp", "portable");
     private readonly Option<int?> _threads = CliOptions.OptionalInt("--threads", "Server I/O threads (default: processor count; portable always uses 1).", 1, 1024);
 
     public void AddTo(Command command)
@@ -19,6 +19,7 @@ internal sealed class EngineOptions
         options.Engine = parseResult.GetValue(_engine) switch
         {
             "epoll" => EngineKind.Epoll,
+            "iocp" => EngineKind.Iocp,
             "portable" => EngineKind.Portable,
             _ => EngineKind.Auto,
         };
