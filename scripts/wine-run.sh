@@ -68,6 +68,9 @@ run_attempt() {
     sleep 0.5
   done
   if (( server_died )); then
+    # By pid: the program's main thread has usually exited by now, and a process whose leader is a zombie shows an
+    # empty environ, so the clean-up by prefix below would not find it.
+    kill -9 "$program" 2>/dev/null
     end_prefix_processes
     wait "$program" 2>/dev/null
     return 2
@@ -82,7 +85,7 @@ attempts=${UDPS_WINE_ATTEMPTS:-2}
 log=$(mktemp)
 server_log=
 program=
-trap 'kill "$program" 2>/dev/null; end_prefix_processes; cat "$log"; rm -f "$log" "$server_log"; exit 124' TERM INT
+trap '[[ -n $program ]] && kill -9 "$program" 2>/dev/null; end_prefix_processes; cat "$log"; rm -f "$log" "$server_log"; exit 124' TERM INT
 rc=125
 for ((attempt = 1; attempt <= attempts; attempt++)); do
   if run_attempt "$@"; then
