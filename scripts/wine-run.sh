@@ -81,7 +81,7 @@ run_attempt() {
   return 0
 }
 
-attempts=${UDPS_WINE_ATTEMPTS:-2}
+attempts=${UDPS_WINE_ATTEMPTS:-3}
 log=$(mktemp)
 server_log=
 program=
