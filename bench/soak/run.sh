@@ -31,7 +31,7 @@ trap cleanup EXIT
 
 port=
 for _ in $(seq 100); do
-  port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$log" | head -n 1)
+  port=$(sed -nE 's/.*listening on (UDP )?127\.0\.0\.1:([0-9]+).*/\2/p' "$log" | head -n 1)
   [[ -n $port ]] && break
   sleep 0.1
 done
