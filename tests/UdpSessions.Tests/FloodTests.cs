@@ -254,7 +254,9 @@ public class FloodTests
         }
 
         await Eventually.TrueAsync(() => server.GetStatistics().DatagramsReceived + KernelDrops() >= sent,
-            () => $"{server.GetStatistics()}; kernel drops {KernelDrops()}; sent {sent}", cancellationToken: timeout.Token);
+            () => $"{server.GetStatistics()}; kernel drops {KernelDrops()}; sent {sent}; sockets of the port (still queued?): " +
+                KernelUdpCounters.DropsOnLocalPort(server.LocalEndPoint.Port).Sockets,
+            cancellationToken: timeout.Token);
         ServerStatistics stats = await ServerChecks.AccountedAsync(server);
         await Task.Delay(200, timeout.Token);
         stats = await ServerChecks.AccountedAsync(server);

@@ -359,10 +359,10 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
     /// <summary>
     /// A disconnected socket is held back for <see cref="HoldBackMilliseconds"/> and read once more before close().
     /// The kernel looks a datagram's socket up and queues it under RCU, without a lock the socket's own calls take:
-    /// a lookup on another CPU can pick this socket just before its connect() or disconnect() rehashed it (in both
-    /// the local address changes before the peer, so for an instant it matches every peer) and queue the datagram
-    /// after the drain above found the queue empty. close() would free it uncounted. Measured: a few in 4,000
-    /// vanishing sessions on a busy 2-vCPU machine, none once the socket is held back and read again.
+    /// a lookup on another CPU can pick this socket just before its disconnect() moved it out of the listener's hash
+    /// chain (its peer is cleared there before its address and hash, so for an instant it matches every peer) and
+    /// queue the datagram after the drain above found the queue empty, and close() would free it uncounted. A suspect for the rare
+    /// datagram of vanishing sources that no socket read (docs/hardening.md, "Known gaps"), not a proven cause.
     /// </summary>
     protected override void ReleaseSocket(Session session)
     {
