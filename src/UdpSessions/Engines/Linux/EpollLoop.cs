@@ -353,7 +353,7 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
             LinuxSocket.Disconnect((SafeFdHandle)session.Socket!);
         }
 
-        return DrainQueued(session.Socket!, null);
+        return DrainQueued(session.Socket!);
     }
 
     /// <summary>
@@ -361,8 +361,9 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
     /// The kernel looks a datagram's socket up and queues it under RCU, without a lock the socket's own calls take:
     /// a lookup on another CPU can pick this socket just before its disconnect() moved it out of the listener's hash
     /// chain (its peer is cleared there before its address and hash, so for an instant it matches every peer) and
-    /// queue the datagram after the drain above found the queue empty, and close() would free it uncounted. A suspect for the rare
-    /// datagram of vanishing sources that no socket read (docs/hardening.md, "Known gaps"), not a proven cause.
+    /// queue the datagram after the drain above found the queue empty, and close() would free it uncounted. A suspect
+    /// for the rare datagram of vanishing sources that no socket read (docs/hardening.md, "Known gaps"), not a proven
+    /// cause.
     /// </summary>
     protected override void ReleaseSocket(Session session)
     {
@@ -383,7 +384,7 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         while (_heldBack.TryPeek(out (Session Session, long Until) held) && (all || held.Until <= Now))
         {
             _heldBack.Dequeue();
-            List<QueuedDatagram>? late = DrainQueued(held.Session.Socket!, null);
+            List<QueuedDatagram>? late = DrainQueued(held.Session.Socket!);
             Engine.ReleaseSocket(held.Session);
             if (late is not null)
             {
@@ -406,9 +407,11 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         return timeout;
     }
 
-    private List<QueuedDatagram>? DrainQueued(SafeHandle socket, List<QueuedDatagram>? leftovers)
+    /// <summary>Reads (and counts as received) everything queued on a socket; null when nothing was.</summary>
+    private List<QueuedDatagram>? DrainQueued(SafeHandle socket)
     {
         const int MaxLeftovers = 4096; // far more than a default receive buffer holds
+        List<QueuedDatagram>? leftovers = null;
 
         // Its own buffer: the datagram that triggered this close may still be in _buffer.
         Span<byte> buffer = _drainBuffer ??= new byte[MaxDatagramSize + 1];
