@@ -25,6 +25,7 @@ public sealed class ServerStatistics
             HandlerErrors += Volatile.Read(ref c.HandlerErrors);
             StraysRerouted += Volatile.Read(ref c.StraysRerouted);
             ListenerLateDatagrams += Volatile.Read(ref c.ListenerLateDatagrams);
+            LateAfterClose += Volatile.Read(ref c.LateAfterClose);
             SessionsWithoutSocket += Volatile.Read(ref c.SessionsWithoutSocket);
             SocketErrors += Volatile.Read(ref c.SocketErrors);
             DatagramsSent += Volatile.Read(ref c.DatagramsSent);
@@ -88,6 +89,12 @@ public sealed class ServerStatistics
 
     /// <summary>Datagrams of a session with its own socket that were still queued on the listener and were routed to it.</summary>
     public long ListenerLateDatagrams { get; }
+
+    /// <summary>
+    /// Datagrams the kernel queued on a closed session's socket after its last drain (a lookup still in flight when
+    /// the socket was disconnected), read before close() and routed like the rest of its leftovers.
+    /// </summary>
+    public long LateAfterClose { get; }
 
     /// <summary>Sessions accepted without a socket of their own (socket budget or fd limit), served through the listener.</summary>
     public long SessionsWithoutSocket { get; }

@@ -79,6 +79,7 @@ internal abstract partial class IoLoop
             }
         }
 
+        ReleaseHeldSockets();
         RunCommands();
     }
 
@@ -272,7 +273,7 @@ internal abstract partial class IoLoop
         {
             UnregisterSocket(session);
             leftovers = DrainSocket(session); // last, so that as little as possible can arrive before the close
-            Engine.ReleaseSocket(session);
+            ReleaseSocket(session);
         }
 
         Counters.Closed[(int)reason]++;
@@ -295,8 +296,16 @@ internal abstract partial class IoLoop
     /// </summary>
     protected virtual List<QueuedDatagram>? DrainSocket(Session session) => null;
 
+    /// <summary>Closes a closed session's socket once it has been drained (an engine may hold it back a while first).</summary>
+    protected virtual void ReleaseSocket(Session session) => Engine.ReleaseSocket(session);
+
+    /// <summary>Closes whatever sockets the engine still holds back, after the loop stopped.</summary>
+    protected virtual void ReleaseHeldSockets()
+    {
+    }
+
     /// <summary>Datagrams that were queued on a closed session's socket: as if they had arrived just after the close.</summary>
-    private void RouteLeftovers(Session session, List<QueuedDatagram>? leftovers)
+    protected void RouteLeftovers(Session session, List<QueuedDatagram>? leftovers)
     {
         if (leftovers is null)
         {

@@ -13,6 +13,7 @@ internal sealed class LoopCounters
     public long HandlerErrors;
     public long StraysRerouted;
     public long ListenerLateDatagrams;
+    public long LateAfterClose;
     public long SessionsWithoutSocket;
     public long SocketErrors;
     public long DatagramsSent; // sends made on this loop's own thread (from its callbacks)
