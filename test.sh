@@ -53,7 +53,7 @@ windows_lane() {
     echo "Windows (Wine): publish failed: counted as one failure"
     failed=$((failed + 1)); status=1; return
   fi
-  SUITE_TIMEOUT=${WINDOWS_SUITE_TIMEOUT:-120} run_suite "Windows (Wine): UdpSessions.Windows.Tests" scripts/wine-run.sh "$publish/UdpSessions.Windows.Tests.exe" -diagnostics
+  SUITE_TIMEOUT=${WINDOWS_SUITE_TIMEOUT:-240} run_suite "Windows (Wine): UdpSessions.Windows.Tests" scripts/wine-run.sh "$publish/UdpSessions.Windows.Tests.exe" -diagnostics
 }
 windows_lane
 

@@ -81,7 +81,7 @@ run_attempt() {
   return 0
 }
 
-attempts=${UDPS_WINE_ATTEMPTS:-3}
+attempts=${UDPS_WINE_ATTEMPTS:-5}
 log=$(mktemp)
 server_log=
 program=

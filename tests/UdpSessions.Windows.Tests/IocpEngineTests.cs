@@ -80,16 +80,31 @@ public class IocpEngineTests
         options.SocketBudget = sessionSockets ? null : 0;
         await using SessionServer server = await SessionServer.StartAsync(options, handler, cancellationToken: timeout.Token);
 
-        Task[] senders = [.. Enumerable.Range(0, Groups).Select(group => Task.Run(() =>
+        // The client sockets are created one after another and only their traffic runs concurrently: sockets created at
+        // the same instant on several threads were seen under Wine 8.0 sharing one local port (docs/windows.md), which
+        // would test Wine, not the address map.
+        ClientGroup[] groups = [.. Enumerable.Range(0, Groups).Select(group => new ClientGroup(server.LocalEndPoint, PeersPerGroup, idBase: group * 1000)
         {
-            using var clients = new ClientGroup(server.LocalEndPoint, PeersPerGroup, idBase: group * 1000)
+            Diagnostics = () => $"{server.GetStatistics()}; send failures {handler.SendFailures}; {Describe(WindowsServer.Iocp(server))}",
+        })];
+        try
+        {
+            IPEndPoint[] sources = [.. groups.SelectMany(clients => Enumerable.Range(0, clients.Count).Select(clients.LocalEndPoint))];
+            Assert.Equal(sources.Length, sources.Distinct().Count());
+            Task[] senders = [.. groups.Select(clients => Task.Run(() =>
             {
-                Diagnostics = () => $"{server.GetStatistics()}; send failures {handler.SendFailures}; {Describe(WindowsServer.Iocp(server))}",
-            };
-            clients.EchoRounds(0, Rounds, PeersPerGroup, timeout.Token);
-            clients.AssertNothingPending(TimeSpan.FromMilliseconds(50));
-        }, timeout.Token))];
-        await Task.WhenAll(senders).WaitAsync(timeout.Token);
+                clients.EchoRounds(0, Rounds, PeersPerGroup, timeout.Token);
+                clients.AssertNothingPending(TimeSpan.FromMilliseconds(50));
+            }, timeout.Token))];
+            await Task.WhenAll(senders).WaitAsync(timeout.Token);
+        }
+        finally
+        {
+            foreach (ClientGroup clients in groups)
+            {
+                clients.Dispose();
+            }
+        }
 
         Assert.Equal(Groups * PeersPerGroup, handler.Sessions.Count);
         Assert.All(handler.Sessions.Values, record =>
@@ -112,8 +127,10 @@ public class IocpEngineTests
         using var clients = new ClientGroup(server.LocalEndPoint, 11);
         int handlesBefore = WindowsServer.HandleCount();
         clients.EchoRounds(0, 1, 11, timeout.Token);
+        // The sockets are checked on the sessions themselves: the process-wide handle count also moves with handles the
+        // runtime opens and closes on its own (one run under Wine saw it rise by 2 with 11 session sockets open).
+        Assert.All(Enumerable.Range(0, 11), i => Assert.True(handler.SessionOf(clients.LocalEndPoint(i)).Session.HasOwnSocket));
         int handlesWithSessions = WindowsServer.HandleCount();
-        Assert.True(handlesWithSessions >= handlesBefore + 11, $"11 session sockets should show as handles: {handlesBefore} -> {handlesWithSessions}");
 
         // The last client keeps talking for 1.2 s (three timeouts).
         for (int sequence = 1; sequence <= 12; sequence++)
