@@ -37,7 +37,9 @@ public class FloodAllocationTests
         ServerChecks.DropsOnlyFor(stats, challenge ? [DropReason.Challenged] : [DropReason.NewSessionRateLimit, DropReason.SourceRateLimit]);
         Assert.InRange(stats.SessionsAccepted, 0, challenge ? 0 : 10);
         // One allocation per datagram would be >= 24 bytes x 2,000; a few dozen bytes once are tiered-JIT instrumentation.
-        Assert.InRange(probe.AllocatedBytes, 0, Measured / 100);
+        // Each session the rate limits let through (one a second) is a legitimate allocation on this thread, and on a slow
+        // machine the flood takes long enough for some to fall inside the measured window: allow 2 KiB for each.
+        Assert.InRange(probe.AllocatedBytes, 0, (Measured / 100) + (stats.SessionsAccepted * 2048));
     }
 
     private sealed class ProbeFilter(AcceptFilter? inner) : AcceptFilter
