@@ -16,7 +16,6 @@ namespace UdpSessions.Engines.Linux;
 internal sealed unsafe class EpollLoop : IoLoop, IDisposable
 {
     private const ulong ListenerTag = ulong.MaxValue;
-    private const ulong WakeTag = ulong.MaxValue - 1;
     private const int MaxEvents = 256;
 
     // Bounded reads per readiness event keep one busy socket from starving the others; level-triggered epoll (or the
@@ -28,8 +27,7 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
     private const int HoldBackMilliseconds = 20;
 
     private readonly EpollEngine _engine;
-    private readonly SafeFdHandle _epoll;
-    private readonly SafeFdHandle _wake;
+    private readonly EpollSet _epoll = new();
     private readonly bool _oneShot;
     private readonly byte[] _buffer;
     private byte[]? _drainBuffer;
@@ -39,7 +37,6 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
     private readonly byte* _events;
     private readonly byte* _sockaddr;
     private readonly byte* _control;
-    private int _wakePending;
     private int _listenerParked;
 
     public EpollLoop(EpollEngine engine, int index)
@@ -53,12 +50,6 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         _events = (byte*)NativeMemory.AllocZeroed((nuint)(MaxEvents * EpollEvent.Size));
         _sockaddr = (byte*)NativeMemory.AllocZeroed(128);
         _control = (byte*)NativeMemory.AllocZeroed((nuint)LinuxListener.ControlBufferSize);
-
-        int epoll = Libc.EpollCreate1(EPOLL_CLOEXEC);
-        _epoll = epoll >= 0 ? new SafeFdHandle(epoll) : throw new SocketException(Marshal.GetLastPInvokeError());
-        int wake = Libc.EventFd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        _wake = wake >= 0 ? new SafeFdHandle(wake) : throw new SocketException(Marshal.GetLastPInvokeError());
-        Control(EPOLL_CTL_ADD, _wake, EPOLLIN, WakeTag);
 
         Control(EPOLL_CTL_ADD, engine.Listener.Socket, ListenerEvents, ListenerTag);
     }
@@ -77,19 +68,11 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         }
     }
 
-    public override void Wake()
-    {
-        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
-        {
-            ulong one = 1;
-            Libc.Write(_wake, &one, sizeof(ulong));
-        }
-    }
+    public override void Wake() => _epoll.Wake();
 
     public void Dispose()
     {
         _epoll.Dispose();
-        _wake.Dispose();
         NativeMemory.Free(_events);
         NativeMemory.Free(_sockaddr);
         NativeMemory.Free(_control);
@@ -100,7 +83,7 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         SessionTable table = Engine.Registry.Table;
         while (!Engine.Stopping)
         {
-            int count = Libc.EpollWait(_epoll, _events, MaxEvents, WaitTimeout());
+            int count = _epoll.Wait(_events, MaxEvents, WaitTimeout());
             Now = Environment.TickCount64;
             if (count < 0)
             {
@@ -122,13 +105,9 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
                 {
                     ReadListener(parkIfBusy: true);
                 }
-                else if (data == WakeTag)
+                else if (data == EpollSet.WakeTag)
                 {
-                    ulong value;
-                    Libc.Read(_wake, &value, sizeof(ulong));
-                    // A full fence, not a release write: otherwise this store can wait in the store buffer while the
-                    // queue is read, a producer still sees 1 and skips the eventfd, and its command sleeps unseen.
-                    Interlocked.Exchange(ref _wakePending, 0);
+                    _epoll.AcknowledgeWake();
                     RunCommands();
                 }
                 else
@@ -462,19 +441,7 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
         return true;
     }
 
-    private void Unregister(SafeHandle socket)
-    {
-        byte* unused = stackalloc byte[16]; // kernels before 2.6.9 required an event even for EPOLL_CTL_DEL
-        Libc.EpollCtl(_epoll, EPOLL_CTL_DEL, socket, unused);
-    }
+    private void Unregister(SafeHandle socket) => _epoll.Remove(socket);
 
-    private void Control(int operation, SafeHandle socket, uint events, ulong data)
-    {
-        byte* epollEvent = stackalloc byte[16];
-        EpollEvent.Write(epollEvent, events, data);
-        if (Libc.EpollCtl(_epoll, operation, socket, epollEvent) != 0)
-        {
-            throw new SocketException(Marshal.GetLastPInvokeError());
-        }
-    }
+    private void Control(int operation, SafeHandle socket, uint events, ulong data) => _epoll.Control(operation, socket, events, data);
 }

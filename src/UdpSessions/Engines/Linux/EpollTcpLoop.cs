@@ -16,7 +16,6 @@ namespace UdpSessions.Engines.Linux;
 internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
 {
     private const ulong ListenerTag = ulong.MaxValue;
-    private const ulong WakeTag = ulong.MaxValue - 1;
     private const int MaxEvents = 256;
     private const int AcceptBudget = 64;
     private const int ReadBudget = 16;
@@ -24,13 +23,11 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
     private const int ReadBufferSize = 64 * 1024;
 
     private readonly EpollTcpEngine _engine;
-    private readonly SafeFdHandle _epoll;
-    private readonly SafeFdHandle _wake;
+    private readonly EpollSet _epoll = new();
     private readonly byte[] _buffer;
     private readonly int _readSize;
     private readonly byte* _events;
     private readonly byte* _sockaddr;
-    private int _wakePending;
     private long _acceptPausedUntil;
 
     public EpollTcpLoop(EpollTcpEngine engine, int index)
@@ -43,22 +40,10 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
         _buffer = GC.AllocateUninitializedArray<byte>(_readSize, pinned: true);
         _events = (byte*)NativeMemory.AllocZeroed((nuint)(MaxEvents * EpollEvent.Size));
         _sockaddr = (byte*)NativeMemory.AllocZeroed(128);
-        int epoll = Libc.EpollCreate1(EPOLL_CLOEXEC);
-        _epoll = epoll >= 0 ? new SafeFdHandle(epoll) : throw new SocketException(Marshal.GetLastPInvokeError());
-        int wake = Libc.EventFd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        _wake = wake >= 0 ? new SafeFdHandle(wake) : throw new SocketException(Marshal.GetLastPInvokeError());
-        Control(EPOLL_CTL_ADD, _wake, EPOLLIN, WakeTag);
         Control(EPOLL_CTL_ADD, engine.Listener.Socket, ListenerEvents, ListenerTag);
     }
 
-    public override void Wake()
-    {
-        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
-        {
-            ulong one = 1;
-            Libc.Write(_wake, &one, sizeof(ulong));
-        }
-    }
+    public override void Wake() => _epoll.Wake();
 
     /// <summary>Changes a connection's interest set (any thread; the connection's lock orders the calls).</summary>
     public void Modify(SafeFdHandle socket, uint events, Session session)
@@ -74,16 +59,11 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
     public bool TryRegister(SafeFdHandle socket, uint events, Session session, out int errno) =>
         TryControl(EPOLL_CTL_ADD, socket, events, SessionTable.ToEventData(session), out errno);
 
-    public void Unregister(SafeHandle socket)
-    {
-        byte* unused = stackalloc byte[16];
-        Libc.EpollCtl(_epoll, EPOLL_CTL_DEL, socket, unused);
-    }
+    public void Unregister(SafeHandle socket) => _epoll.Remove(socket);
 
     public void Dispose()
     {
         _epoll.Dispose();
-        _wake.Dispose();
         NativeMemory.Free(_events);
         NativeMemory.Free(_sockaddr);
     }
@@ -99,7 +79,7 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
                 timeout = timeout < 0 ? AcceptPauseMilliseconds : Math.Min(timeout, AcceptPauseMilliseconds);
             }
 
-            int count = Libc.EpollWait(_epoll, _events, MaxEvents, timeout);
+            int count = _epoll.Wait(_events, MaxEvents, timeout);
             Now = Environment.TickCount64;
             if (count < 0)
             {
@@ -120,11 +100,9 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
                 {
                     AcceptBatch();
                 }
-                else if (data == WakeTag)
+                else if (data == EpollSet.WakeTag)
                 {
-                    ulong value;
-                    Libc.Read(_wake, &value, sizeof(ulong));
-                    Interlocked.Exchange(ref _wakePending, 0); // a full fence: see EpollLoop
+                    _epoll.AcknowledgeWake();
                     RunCommands();
                 }
                 else
@@ -279,19 +257,8 @@ internal sealed unsafe class EpollTcpLoop : IoLoop, IDisposable
     // Level-triggered with EPOLLEXCLUSIVE: a connection wakes one (or a few) loops, not all.
     private const uint ListenerEvents = EPOLLIN | EPOLLEXCLUSIVE;
 
-    private void Control(int operation, SafeHandle socket, uint events, ulong data)
-    {
-        if (!TryControl(operation, socket, events, data, out int errno))
-        {
-            throw new SocketException(errno);
-        }
-    }
+    private void Control(int operation, SafeHandle socket, uint events, ulong data) => _epoll.Control(operation, socket, events, data);
 
-    private bool TryControl(int operation, SafeHandle socket, uint events, ulong data, out int errno)
-    {
-        byte* epollEvent = stackalloc byte[16];
-        EpollEvent.Write(epollEvent, events, data);
-        errno = Libc.EpollCtl(_epoll, operation, socket, epollEvent) == 0 ? 0 : Marshal.GetLastPInvokeError();
-        return errno == 0;
-    }
+    private bool TryControl(int operation, SafeHandle socket, uint events, ulong data, out int errno) =>
+        _epoll.TryControl(operation, socket, events, data, out errno);
 }
