@@ -174,6 +174,9 @@ public sealed partial class Session : IAsyncDisposable
         }
     }
 
+    /// <summary>True once its loop has torn the session down (not merely asked to).</summary>
+    internal bool IsTornDown => (Volatile.Read(ref _state) & 0xFF) == (int)SessionState.Closed;
+
     /// <summary>The reason of a close that was requested (or done); meaningless while the session is open.</summary>
     internal SessionCloseReason PendingCloseReason => ReasonOf(Volatile.Read(ref _state));
 

@@ -155,6 +155,12 @@ public sealed class SessionServerOptions
         }
     }
 
+    /// <summary>
+    /// Tests only (epoll engine): every datagram goes to this I/O thread's listener, until the test moves them all to
+    /// another (EpollEngine.Listeners.SteerAllTo), as a change of the listening group moves peers between listeners.
+    /// </summary>
+    internal int? SteerAllToListenerForTests { get; set; }
+
     /// <summary>The largest UDP payload over IPv6 without jumbograms (65,535 - 8).</summary>
     internal const int MaxUdpPayload = 65_527;
 

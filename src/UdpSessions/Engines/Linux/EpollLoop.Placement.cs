@@ -1,3 +1,5 @@
+using UdpSessions.Internal;
+
 namespace UdpSessions.Engines.Linux;
 
 /// <summary>Session placement: every session starts in the address map; some are promoted to a socket of their own.</summary>
@@ -81,7 +83,7 @@ internal sealed partial class EpollLoop
                 continue;
             }
 
-            if (IsHeldBack(session.Key))
+            if (IsHeldBack(session.Key) || HasOrphan(session.Key))
             {
                 // Its previous socket is still being retired and datagrams newer than it are held back here: a new
                 // socket would deliver even newer ones first. Asked again by its next datagrams.
@@ -115,17 +117,45 @@ internal sealed partial class EpollLoop
         for (int i = _awaitingListener.Count - 1; i >= 0; i--)
         {
             Session session = _awaitingListener[i];
-            if (!session.IsOpen || session.Socket is null)
+            if (!ListenerPassed(session))
             {
-                _awaitingListener.RemoveAt(i); // closed meanwhile: its teardown drains and retires the socket
+                continue;
             }
-            else if (ListenerPassed(session))
+
+            _awaitingListener.RemoveAt(i);
+            if (session.IsTornDown)
             {
-                _awaitingListener.RemoveAt(i);
+                RetireOrphan(session);
+            }
+            else
+            {
                 RegisterSocket(session);
                 session.SocketRegistered = true;
             }
         }
+    }
+
+    /// <summary>
+    /// True while a session's promoted socket waits for the listener (<see cref="ListenerPassed"/>). A session closed in
+    /// that time leaves the socket behind as an orphan: it keeps taking the peer's newer datagrams, which must follow
+    /// the older ones still on the listener, so it is retired only once the listener has been read past them.
+    /// </summary>
+    private bool IsAwaitingListener(Session session) => !session.SocketRegistered && _awaitingListener.Contains(session);
+
+    /// <summary>The orphan's turn has come: its datagrams are newer than anything left of its peer on the listener.</summary>
+    private void RetireOrphan(Session session) => RouteLeftovers(session, RetireSocket(session));
+
+    private bool HasOrphan(in SessionKey key)
+    {
+        foreach (Session waiting in _awaitingListener)
+        {
+            if (waiting.Key == key && waiting.IsTornDown)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

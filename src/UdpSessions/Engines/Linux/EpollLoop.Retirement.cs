@@ -25,22 +25,44 @@ internal sealed unsafe partial class EpollLoop
     /// <summary>Called by <see cref="GracePeriods"/> (its thread) when nothing can be queued on the socket any more.</summary>
     public void GracePeriodOver(RetiredSocket retired) => Post(retired.Session, retired);
 
-    protected override List<QueuedDatagram>? DrainSocket(Session session)
-    {
-        FlushSends(); // replies queued for this socket leave before it stops sending
-        SessionSocketFactory.Retire((SafeFdHandle)session.Socket!);
-        return DrainQueued(session.Socket!);
-    }
+    protected override List<QueuedDatagram>? DrainSocket(Session session) =>
+        IsAwaitingListener(session) ? null : DrainAndRetire(session); // an orphan is drained when its turn comes (RetireOrphan)
 
     protected override void ReleaseSocket(Session session)
     {
         if (Engine.Stopping)
         {
             Engine.ReleaseSocket(session);
-            return;
         }
+        else if (!IsAwaitingListener(session))
+        {
+            WaitForGracePeriod(session);
+        }
+    }
 
-        // A key has one retiring socket at most: its next session is not promoted while datagrams are held for it.
+    /// <summary>Retires, drains and puts in its grace period an orphaned socket (see EpollLoop.Placement.cs).</summary>
+    private List<QueuedDatagram>? RetireSocket(Session session)
+    {
+        List<QueuedDatagram>? leftovers = DrainAndRetire(session);
+        WaitForGracePeriod(session);
+        return leftovers;
+    }
+
+    /// <summary>No more sends, no more of the peer's datagrams: then what the socket still holds.</summary>
+    private List<QueuedDatagram>? DrainAndRetire(Session session)
+    {
+        FlushSends(); // replies queued for this socket leave before it stops sending
+        SessionSocketFactory.Retire((SafeFdHandle)session.Socket!);
+        return DrainQueued(session.Socket!);
+    }
+
+    /// <summary>
+    /// From here on the peer's datagrams reach the listener, and are held back until the grace period is over and the
+    /// socket has been read a last time. A key has one retiring socket at most: its next session is not promoted
+    /// while datagrams are held for it.
+    /// </summary>
+    private void WaitForGracePeriod(Session session)
+    {
         var retired = new RetiredSocket(session);
         _retiring.TryAdd(session.Key, retired);
         _engine.GracePeriods.Wait(this, retired);
@@ -103,6 +125,13 @@ internal sealed unsafe partial class EpollLoop
 
     protected override void ReleaseHeldSockets()
     {
+        foreach (Session orphan in _awaitingListener.Where(session => session.IsTornDown && session.Socket is not null))
+        {
+            RouteLeftovers(orphan, DrainQueued(orphan.Socket!)); // stopping: counted as dropped (SessionClosed)
+            Engine.ReleaseSocket(orphan);
+        }
+
+        _awaitingListener.Clear();
         if (_retiring.Count == 0)
         {
             return;

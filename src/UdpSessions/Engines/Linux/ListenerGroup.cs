@@ -41,7 +41,9 @@ internal sealed class ListenerGroup : IDisposable
         var listeners = new LinuxListener[options.IoThreads];
         try
         {
-            SockFilter[] program = SteeringProgram.Create(listeners.Length, ipv6);
+            SockFilter[] program = options.SteerAllToListenerForTests is int only
+                ? SteeringProgram.AllTo(only)
+                : SteeringProgram.Create(listeners.Length, ipv6);
             for (int i = 0; i < listeners.Length; i++)
             {
                 listeners[i] = LinuxListener.Open(address, options, i == 0 ? program : null);
@@ -61,6 +63,16 @@ internal sealed class ListenerGroup : IDisposable
             }
 
             throw;
+        }
+    }
+
+    /// <summary>Tests only: replaces the group's steering program while it serves (see <see cref="SteeringProgram.AllTo"/>).</summary>
+    public void SteerAllTo(int listener)
+    {
+        int errno = LinuxSocket.AttachReusePortProgram(Listeners[0].Socket, SteeringProgram.AllTo(listener));
+        if (errno != 0)
+        {
+            throw new SocketException(errno);
         }
     }
 

@@ -42,6 +42,12 @@ internal static class SteeringProgram
         return [.. program];
     }
 
+    /// <summary>
+    /// Tests only: every datagram to one listener, as after a change of the listening group (another process joining
+    /// the port) that moves peers from one listener to another.
+    /// </summary>
+    public static SockFilter[] AllTo(int listener) => [Statement(BPF_RET | BPF_K, (uint)listener)];
+
     /// <summary>Source address xor source port (the UDP header follows the IPv4 header and its options).</summary>
     private static List<SockFilter> HashIPv4(int listeners) =>
     [
