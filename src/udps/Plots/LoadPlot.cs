@@ -6,7 +6,8 @@ namespace UdpSessions.Cli.Plots;
 
 /// <summary>
 /// The picture of one or more load runs: replies/s over time (measured phase shaded) above, the latency percentile
-/// distribution below, on the usual HdrHistogram axis where 90 %, 99 %, 99.9 % ... are evenly spaced.
+/// distribution below, on the usual HdrHistogram axis where 90 %, 99 %, 99.9 % ... are evenly spaced, and latency on a
+/// log scale so that one run's stall does not flatten the others.
 /// </summary>
 internal static class LoadPlot
 {
@@ -58,6 +59,7 @@ internal static class LoadPlot
         plot.XLabel("seconds since start");
         plot.YLabel("replies/s");
         plot.Axes.Margins(bottom: 0);
+        plot.HideLegend(); // the latency panel's legend names the same colours
     }
 
     private static void DrawLatency(Plot plot, IReadOnlyList<LoadPlotData> runs)
@@ -73,7 +75,7 @@ internal static class LoadPlot
             }
 
             double[] x = [.. points.Select(p => Nines(p.Percentile))];
-            double[] micros = [.. points.Select(p => (double)p.Micros)];
+            double[] micros = [.. points.Select(p => Math.Log10(Math.Max(1, p.Micros)))];
             widest = Math.Max(widest, x.Max());
             var line = plot.Add.ScatterLine(x, micros, palette.GetColor(i));
             line.LegendText = runs[i].Label;
@@ -84,12 +86,18 @@ internal static class LoadPlot
         double[] ticks = [Math.Log10(2), .. Enumerable.Range(1, nines).Select(n => (double)n)];
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks, [.. ticks.Select(PercentileLabel)]);
         plot.Axes.SetLimitsX(0, nines);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+            IntegerTicksOnly = true,
+            LabelFormatter = log => Math.Pow(10, log).ToString("N0", CultureInfo.InvariantCulture),
+        };
         plot.Title("latency by percentile (measured phase)");
         plot.XLabel("percentile");
-        plot.YLabel("latency (µs)");
-        plot.Axes.Margins(bottom: 0);
-        // One legend for both panels (the colours are the same), where the curves start low.
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.YLabel("latency (µs, log scale)");
+        plot.Axes.Right.MinimumSize = 40; // room for the last percentile's label
+        // One legend for both panels (the colours are the same), below the tails.
+        plot.ShowLegend(Alignment.LowerRight);
     }
 
     /// <summary>90 % is 1, 99 % is 2, 99.9 % is 3: the number of nines.</summary>
