@@ -21,11 +21,7 @@ esac
 work=$(mktemp -d /tmp/udps-pack-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 feed=${keep:-$work/packages}
-mkdir -p "$feed"
-# Restores go to a fresh package folder: a package of the same version restored earlier (the global folder keeps the
-# first one it saw) must not stand in for the one packed now.
-export NUGET_PACKAGES=$work/nuget-packages
-
+mkdir -p "$feed" "$work/unpacked"
 step() { echo "pack-check: $*"; }
 fail() { echo "pack-check: FAIL: $*" >&2; exit 1; }
 
@@ -38,24 +34,28 @@ for project in src/UdpSessions src/UdpSessions.Hosting src/udps; do
     || fail "dotnet pack $project"
 done
 
-# Each package: its nuspec metadata, its readme, its symbol package with SourceLink in the PDB.
+# Each package, unpacked: its nuspec metadata, its readme, its symbol package with SourceLink in the PDB.
 for id in UdpSessions UdpSessions.Hosting udps; do
   nupkg=$feed/$id.$version.nupkg snupkg=$feed/$id.$version.snupkg
   [[ -f $nupkg ]] || fail "$nupkg was not created"
   [[ -f $snupkg ]] || fail "$snupkg (symbols) was not created"
-  nuspec=$(unzip -p "$nupkg" "$id.nuspec")
+  unzip -q -o "$nupkg" -d "$work/unpacked/$id" && unzip -q -o "$snupkg" -d "$work/unpacked/$id.symbols" || fail "$id: cannot unzip"
   for expected in '<license type="expression">MIT</license>' '<readme>README.md</readme>' \
       '<repository type="git" url="https://github.com/udpsessions/udpsessions"' '<projectUrl>https://github.com/udpsessions/udpsessions</projectUrl>'; do
-    grep -qF "$expected" <<<"$nuspec" || fail "$id: the nuspec lacks $expected"
+    grep -qF "$expected" "$work/unpacked/$id/$id.nuspec" || fail "$id: the nuspec lacks $expected"
   done
-  unzip -l "$nupkg" | grep -q ' README.md$' || fail "$id: README.md is not in the package"
-  pdb=$(unzip -Z1 "$snupkg" | grep '\.pdb$' | head -n 1)
-  unzip -p "$snupkg" "$pdb" | grep -aq 'raw.githubusercontent.com/udpsessions/udpsessions/' || fail "$id: no SourceLink in $pdb"
+  [[ -f $work/unpacked/$id/README.md ]] || fail "$id: README.md is not in the package"
+  pdbs=("$work/unpacked/$id.symbols"/lib/net10.0/*.pdb "$work/unpacked/$id.symbols"/tools/net10.0/any/*.pdb)
+  grep -lqa 'raw.githubusercontent.com/udpsessions/udpsessions/' "${pdbs[@]}" 2>/dev/null || fail "$id: no SourceLink in its symbols"
   step "$id $version: licence, readme, repository, symbols with SourceLink ($(du -k "$nupkg" | cut -f1) KiB)"
 done
-unzip -p "$feed/udps.$version.nupkg" udps.nuspec | grep -q '<packageType name="DotnetTool"' || fail "udps is not packed as a .NET tool"
-unzip -Z1 "$feed/udps.$version.nupkg" | grep -q 'DotnetToolSettings.xml$' || fail "udps: no DotnetToolSettings.xml"
-unzip -Z1 "$feed/UdpSessions.$version.nupkg" | grep -q '^lib/net10.0/UdpSessions.xml$' || fail "UdpSessions: no XML documentation"
+grep -q '<packageType name="DotnetTool"' "$work/unpacked/udps/udps.nuspec" || fail "udps is not packed as a .NET tool"
+[[ -f $work/unpacked/udps/tools/net10.0/any/DotnetToolSettings.xml ]] || fail "udps: no DotnetToolSettings.xml"
+[[ -f $work/unpacked/UdpSessions/lib/net10.0/UdpSessions.xml ]] || fail "UdpSessions: no XML documentation"
+
+# Restores from here on go to a fresh package folder: a package of the same version restored earlier (the global
+# folder keeps the first one it saw) must not stand in for the one packed now.
+export NUGET_PACKAGES=$work/nuget-packages
 
 # NuGet reads the local folder for our packages (source mapping: never a same-named package from elsewhere).
 cat > "$work/nuget.config" <<XML
@@ -86,6 +86,10 @@ installed=$("$work/tools/udps" --version)
 [[ $installed == "$version"* ]] || fail "the installed udps reports version $installed, not $version"
 step "running the installed tool: udps demo"
 timeout 120 "$work/tools/udps" demo --seconds 2 || fail "udps demo (from the installed tool) failed"
+# The pictures need SkiaSharp's native library for this platform: from the package, it must have been kept.
+echo '{ "categories": ["a", "b"], "series": ["s"], "panels": [ { "title": "t", "values": [[1, 2]] } ] }' > "$work/chart.json"
+timeout 60 "$work/tools/udps" plot bars "$work/chart.json" --out "$work/chart.png" && [[ -s $work/chart.png ]] \
+  || fail "udps plot (from the installed tool) drew nothing"
 
 step "building a console program that references the UdpSessions $version package"
 consumer=$work/consumer
