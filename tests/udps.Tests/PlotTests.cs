@@ -47,7 +47,7 @@ public sealed class PlotTests : IDisposable
         Assert.Equal("800", (string?)picture.Root.Attribute("height"));
         string[] texts = Texts(picture);
         foreach (string label in (string[])["replies/s over time (measured phase shaded)", "latency by percentile (measured phase)",
-                     "replies/s", "latency (µs)", "seconds since start", "percentile", "99 %", "8 sessions, window 2"])
+                     "replies/s", "latency (µs, log scale)", "seconds since start", "percentile", "99 %", "8 sessions, window 2"])
         {
             Assert.Contains(label, texts);
         }
