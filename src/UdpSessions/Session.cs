@@ -66,7 +66,15 @@ public sealed partial class Session : IAsyncDisposable
     public bool Send(ReadOnlySpan<byte> datagram) => Home.Engine.Send(this, datagram);
 
     /// <summary>Closes the session. Its <see cref="SessionHandler.OnSessionClosed"/> runs on its I/O thread soon after.</summary>
-    public void Close() => RequestClose(SessionCloseReason.ClosedByApplication);
+    public void Close()
+    {
+        if (IsOpen)
+        {
+            Layer?.OnApplicationClose(this);
+        }
+
+        RequestClose(SessionCloseReason.ClosedByApplication);
+    }
 
     /// <summary>Closes the session.</summary>
     public ValueTask DisposeAsync()
@@ -87,6 +95,9 @@ public sealed partial class Session : IAsyncDisposable
 
     /// <summary>The peer's address in the engine's native form, for sends through the listener (sessions without a socket).</summary>
     internal object? PeerNativeAddress { get; set; }
+
+    /// <summary>A protocol layered between the engine and the application (DTLS), or null.</summary>
+    internal SessionLayer? Layer { get; set; }
 
     /// <summary>The TCP connection, or null for a UDP session.</summary>
     internal Engines.Tcp.TcpConnection? Connection { get; init; }

@@ -10,13 +10,6 @@ namespace UdpSessions.Engines;
 /// </summary>
 internal abstract partial class IoLoop
 {
-    /// <summary>Runs <paramref name="work"/> on this loop, after the commands queued before it.</summary>
-    public void Post(Session session, ILoopWork work)
-    {
-        _commands.Enqueue(new LoopCommand(session, null, 0, work));
-        Wake();
-    }
-
     /// <summary>
     /// Admits an accepted TCP connection as a session of this loop (on this loop's thread). False, and counted, when
     /// <see cref="SessionServerOptions.MaxSessions"/> are open (or the peer's previous connection from the same port is

@@ -15,6 +15,7 @@ namespace UdpSessions.Engines;
 internal abstract partial class IoLoop
 {
     private readonly ConcurrentQueue<LoopCommand> _commands = new();
+    private readonly LoopTimerQueue _timers = new();
     private readonly Action<Session> _expire;
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -51,6 +52,42 @@ internal abstract partial class IoLoop
     public bool IsCurrentThread => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
 
     public void Start() => _thread.Start();
+
+    /// <summary>Runs <paramref name="work"/> on this loop, after the commands queued before it.</summary>
+    public void Post(Session session, ILoopWork work)
+    {
+        _commands.Enqueue(new LoopCommand(session, null, 0, work));
+        Wake();
+    }
+
+    /// <summary>Files an application timer; from another thread it is handed over through the command queue.</summary>
+    public void AddTimer(SessionTimer timer)
+    {
+        if (IsCurrentThread)
+        {
+            _timers.Add(timer);
+        }
+        else
+        {
+            Post(timer.Session, new TimerFiling(timer));
+        }
+    }
+
+    /// <summary>
+    /// Runs application code (posted work, a timer) for <paramref name="session"/> on this loop, isolated like a
+    /// handler callback: an exception closes only that session and is logged and counted.
+    /// </summary>
+    public void RunApplicationCode<TState>(Session session, string source, Action<Session, TState> code, TState state)
+    {
+        try
+        {
+            code(session, state);
+        }
+        catch (Exception exception)
+        {
+            HandlerFailed(session, source, exception);
+        }
+    }
 
     public void PostClose(Session session)
     {
@@ -101,7 +138,7 @@ internal abstract partial class IoLoop
         {
             if (command.Work is not null)
             {
-                command.Work.Execute(this);
+                command.Work.Execute(this, command.Session);
                 continue;
             }
 
@@ -119,9 +156,31 @@ internal abstract partial class IoLoop
     /// <summary>True when commands are queued (for loops that must not block while some are waiting).</summary>
     protected bool HasPendingCommands => !_commands.IsEmpty;
 
-    protected void AdvanceTimers() => Wheel?.Advance(Now, _expire);
+    /// <summary>Expires idle sessions and runs the application's timers that are due.</summary>
+    protected void AdvanceTimers()
+    {
+        Wheel?.Advance(Now, _expire);
 
-    protected int WaitTimeoutMilliseconds() => Wheel?.MillisecondsUntilNextTick(Now) ?? -1;
+        // Only timers due now and filed before this pass: a callback that files a timer due at once runs it next pass.
+        for (int due = _timers.Count; due > 0 && _timers.TryTakeDue(Now, out SessionTimer timer); due--)
+        {
+            if (timer.Fire(this))
+            {
+                long period = timer.PeriodMilliseconds;
+                long late = Now - timer.DueMilliseconds;
+                timer.DueMilliseconds += period * ((late / period) + 1); // skip missed periods, keep the phase
+                _timers.Add(timer);
+            }
+        }
+    }
+
+    /// <summary>How long the loop may wait: until the idle wheel's next tick or the next application timer, -1 for ever.</summary>
+    protected int WaitTimeoutMilliseconds()
+    {
+        int wheel = Wheel?.MillisecondsUntilNextTick(Now) ?? -1;
+        int timers = _timers.MillisecondsUntilNext(Now);
+        return wheel < 0 ? timers : timers < 0 ? wheel : Math.Min(wheel, timers);
+    }
 
     /// <summary>Hands a datagram to the application, isolating it from the application's exceptions.</summary>
     protected void Deliver(Session session, ReadOnlySpan<byte> datagram, bool rerouteIfClosed = true)
@@ -357,6 +416,12 @@ internal abstract partial class IoLoop
     }
 
     protected readonly record struct QueuedDatagram(byte[] Buffer, int Length, PeerAddress Source);
+
+    /// <summary>A timer filed from another thread than its session's loop.</summary>
+    private sealed class TimerFiling(SessionTimer timer) : ILoopWork
+    {
+        public void Execute(IoLoop loop, Session session) => loop._timers.Add(timer);
+    }
 
     private readonly record struct LoopCommand(Session Session, byte[]? Datagram, int Length, ILoopWork? Work = null);
 }

@@ -108,8 +108,12 @@ internal abstract class UdpEngine
         }
     }
 
-    /// <summary>One send attempt, counted when it succeeds; the caller decides what a refusal means.</summary>
-    public SendStatus TrySend(Session session, ReadOnlySpan<byte> datagram)
+    /// <summary>One send attempt of application data (through the session's layer, if any); the caller decides what a refusal means.</summary>
+    public SendStatus TrySend(Session session, ReadOnlySpan<byte> datagram) =>
+        session.Layer is { } layer ? layer.TrySend(session, datagram) : TrySendRaw(session, datagram);
+
+    /// <summary>One send attempt of what goes on the wire, counted when it succeeds.</summary>
+    public SendStatus TrySendRaw(Session session, ReadOnlySpan<byte> datagram)
     {
         if (SendLengthProblem(datagram.Length) is { } problem)
         {

@@ -29,7 +29,7 @@ internal sealed class SocketTcpConnection : TcpConnection, ILoopWork
     }
 
     /// <summary>First run: admit the session on its loop and start reading; afterwards: hand a completed read to the loop.</summary>
-    public void Execute(IoLoop loop)
+    public void Execute(IoLoop loop, Session session)
     {
         if (!_admitted)
         {

@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using UdpSessions.Tests.Infrastructure;
+
+namespace UdpSessions.Tests;
+
+/// <summary>Session.Post and Session.Schedule: work and timers on the session's I/O thread, in order, stopping when it closes.</summary>
+public class SessionWorkTests
+{
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(TestEngines.All), MemberType = typeof(TestEngines))]
+    public async Task Posted_work_runs_on_the_sessions_thread_in_posting_order(TestEngine engine)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
+        var handler = new ThreadRecordingHandler();
+        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
+        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await client.SendAsync(new byte[] { 1 }, server.LocalEndPoint, timeout.Token);
+        Session session = await handler.Accepted.Task.WaitAsync(timeout.Token);
+
+        // From another thread, 1,000 items; each records its index and the thread it ran on.
+        const int Items = 1_000;
+        var ran = new ConcurrentQueue<(int Index, int Thread)>();
+        await Task.Run(() =>
+        {
+            for (int i = 0; i < Items; i++)
+            {
+                Assert.True(session.Post((s, index) => ran.Enqueue((index, Environment.CurrentManagedThreadId)), i));
+            }
+        }, timeout.Token);
+
+        await Eventually.TrueAsync(() => ran.Count == Items, () => $"{ran.Count} of {Items} ran", cancellationToken: timeout.Token);
+        Assert.Equal(Enumerable.Range(0, Items), ran.Select(r => r.Index));
+        Assert.All(ran, r => Assert.Equal(handler.CallbackThread, r.Thread));
+    }
+
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(TestEngines.All), MemberType = typeof(TestEngines))]
+    public async Task Work_and_timers_stop_when_the_session_closes(TestEngine engine)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
+        var handler = new ThreadRecordingHandler();
+        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
+        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await client.SendAsync(new byte[] { 1 }, server.LocalEndPoint, timeout.Token);
+        Session session = await handler.Accepted.Task.WaitAsync(timeout.Token);
+
+        int ticks = 0;
+        using SessionTimer periodic = session.Schedule(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(5), s => Interlocked.Increment(ref ticks));
+        int late = 0;
+        SessionTimer oneShot = session.Schedule(TimeSpan.FromSeconds(1), _ => Interlocked.Increment(ref late));
+        await Eventually.TrueAsync(() => Volatile.Read(ref ticks) >= 3, () => $"{ticks} ticks", cancellationToken: timeout.Token);
+
+        session.Close();
+        await handler.Closed.Task.WaitAsync(timeout.Token);
+        int ticksAtClose = Volatile.Read(ref ticks);
+        Assert.False(periodic.IsActive);
+        Assert.False(oneShot.IsActive);
+        Assert.False(session.Post(_ => Interlocked.Increment(ref late)));
+
+        await Task.Delay(1_300, timeout.Token); // past the one-shot's due time and many periods
+        Assert.Equal(ticksAtClose, Volatile.Read(ref ticks));
+        Assert.Equal(0, Volatile.Read(ref late));
+    }
+
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(TestEngines.All), MemberType = typeof(TestEngines))]
+    public async Task Timers_fire_in_due_order_on_the_sessions_thread_and_a_cancelled_one_never(TestEngine engine)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
+        var handler = new ThreadRecordingHandler();
+        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
+        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await client.SendAsync(new byte[] { 1 }, server.LocalEndPoint, timeout.Token);
+        Session session = await handler.Accepted.Task.WaitAsync(timeout.Token);
+
+        var fired = new ConcurrentQueue<(int Order, int Thread, long At)>();
+        long start = Environment.TickCount64;
+        SessionTimer Record(int order, int delayMs) =>
+            session.Schedule(TimeSpan.FromMilliseconds(delayMs), _ => fired.Enqueue((order, Environment.CurrentManagedThreadId, Environment.TickCount64 - start)));
+
+        // Filed out of order, from this (non-I/O) thread.
+        Record(3, 300);
+        Record(1, 100);
+        SessionTimer cancelled = Record(99, 200);
+        Record(2, 200);
+        Assert.True(cancelled.Cancel());
+        Assert.False(cancelled.Cancel());
+
+        await Eventually.TrueAsync(() => fired.Count == 3, () => $"{fired.Count} fired", cancellationToken: timeout.Token);
+        await Task.Delay(100, timeout.Token);
+        Assert.Equal([1, 2, 3], fired.Select(f => f.Order));
+        Assert.All(fired, f => Assert.Equal(handler.CallbackThread, f.Thread));
+        Assert.All(fired, f => Assert.True(f.At >= f.Order * 100, $"timer {f.Order} fired early, at {f.At} ms"));
+    }
+
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(TestEngines.All), MemberType = typeof(TestEngines))]
+    public async Task Work_that_throws_closes_only_its_session_with_Error(TestEngine engine)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
+        var handler = new ThreadRecordingHandler();
+        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
+        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await client.SendAsync(new byte[] { 1 }, server.LocalEndPoint, timeout.Token);
+        Session session = await handler.Accepted.Task.WaitAsync(timeout.Token);
+
+        session.Post(_ => throw new InvalidOperationException("posted work fails on purpose"));
+        Assert.Equal(SessionCloseReason.Error, await handler.Closed.Task.WaitAsync(timeout.Token));
+        Assert.Equal(1, server.GetStatistics().HandlerErrors);
+    }
+
+    /// <summary>Records the first session, the thread its callbacks ran on, and how it closed.</summary>
+    private sealed class ThreadRecordingHandler : SessionHandler
+    {
+        public TaskCompletionSource<Session> Accepted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<SessionCloseReason> Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int CallbackThread { get; private set; }
+
+        public override void OnSessionAccepted(Session session)
+        {
+            CallbackThread = Environment.CurrentManagedThreadId;
+            Accepted.TrySetResult(session);
+        }
+
+        public override void OnDatagram(Session session, ReadOnlySpan<byte> datagram)
+        {
+        }
+
+        public override void OnSessionClosed(Session session, SessionCloseReason reason) => Closed.TrySetResult(reason);
+    }
+}
