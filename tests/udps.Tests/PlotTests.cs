@@ -125,6 +125,40 @@ public sealed class PlotTests : IDisposable
         Assert.Equal(5 + 2, firstSeriesRects);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Without_fonts_the_picture_is_drawn_without_text_and_udps_says_what_to_install()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() && Directory.Exists("/usr/share/fonts"), "needs Linux and a /usr/share/fonts to hide");
+        string spec = Path.Combine(_folder, "bars.json");
+        File.WriteAllText(spec, """{ "categories": ["a", "b"], "series": ["s"], "panels": [ { "title": "t", "values": [[1, 2]] } ] }""");
+        string empty = Directory.CreateDirectory(Path.Combine(_folder, "no-fonts")).FullName;
+        string svg = Path.Combine(_folder, "bare.svg");
+
+        // A private mount namespace where the font folder is empty: the machine's fonts stay as they are for everyone else.
+        var info = new System.Diagnostics.ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in (string[])["-m", "sh", "-c",
+                     $"mount --bind '{empty}' /usr/share/fonts || exit 99; exec dotnet '{Path.Combine(AppContext.BaseDirectory, "udps.dll")}' plot bars '{spec}' --out '{svg}'"])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        Task<string> stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        string stdout = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        limit.CancelAfter(ProcessTimeout);
+        await process.WaitForExitAsync(limit.Token);
+        string errors = await stderr;
+        Assert.SkipWhen(process.ExitCode == 99 || errors.Contains("unshare failed", StringComparison.Ordinal), $"no private mount namespace here (needs CAP_SYS_ADMIN): {errors}");
+
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {stdout} {errors}");
+        Assert.Contains("no fonts are installed", errors);
+        Assert.Contains("fonts-dejavu-core", errors);
+        XDocument picture = XDocument.Load(svg);
+        Assert.Empty(picture.Descendants(Svg + "text"));
+        Assert.Equal(2 + 1, picture.Descendants(Svg + "rect").Count(r => (string?)r.Attribute("fill") == FirstSeriesColor));
+    }
+
     [Theory(Timeout = 60_000)]
     [InlineData("load", "--port", "9", "--plot", "picture.pdf")]
     [InlineData("plot", "run", "missing.json", "--out", "x.gif")]

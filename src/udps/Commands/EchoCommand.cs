@@ -104,13 +104,13 @@ internal static class EchoCommand
                 options.MaxDatagramSize = size;
             }
 
-            return await RunAsync(options, parseResult.GetValue(statsFile), parseResult.GetValue(quiet), (metrics, parseResult), cancellationToken);
+            return await RunAsync(options, parseResult.GetValue(statsFile), parseResult.GetValue(quiet), metrics.GetValue(parseResult), cancellationToken);
         });
         return command;
     }
 
     private static async Task<int> RunAsync(
-        SessionServerOptions options, string? statsFile, bool quiet, (MetricsOption Option, ParseResult Parsed) metrics, CancellationToken invocationToken)
+        SessionServerOptions options, string? statsFile, bool quiet, MetricsEndpoint? metricsAddress, CancellationToken invocationToken)
     {
         using var shutdown = new ShutdownSignal(invocationToken);
         using AllocationStatsFile? stats = statsFile is null ? null : new AllocationStatsFile(statsFile, TimeSpan.FromMilliseconds(100));
@@ -125,7 +125,7 @@ internal static class EchoCommand
             return 2;
         }
 
-        if (!metrics.Option.TryStart(metrics.Parsed, [server], "udps echo", out PrometheusEndpoint? prometheus))
+        if (!PrometheusEndpoint.TryStart(metricsAddress, [server], "udps echo", out PrometheusEndpoint? prometheus))
         {
             await server.StopAsync(CancellationToken.None);
             return 2;

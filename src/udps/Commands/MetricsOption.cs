@@ -4,8 +4,8 @@ using UdpSessions.Cli.Metrics;
 namespace UdpSessions.Cli.Commands;
 
 /// <summary>
-/// <c>--metrics http://HOST:PORT/</c> for every command that runs servers: serves their <c>UdpSessions</c> meter in
-/// Prometheus text format at /metrics while the command runs.
+/// <c>--metrics http://HOST:PORT/</c> for every command that runs servers: where to serve their <c>UdpSessions</c>
+/// meter in Prometheus text format (<see cref="PrometheusEndpoint.TryStart"/>) while the command runs.
 /// </summary>
 internal sealed class MetricsOption
 {
@@ -27,29 +27,6 @@ internal sealed class MetricsOption
 
     public void AddTo(Command command) => command.Options.Add(_option);
 
-    /// <summary>
-    /// Starts serving <paramref name="servers"/>' metrics when the option was given (<paramref name="endpoint"/> null
-    /// when it was not). False, after saying why on stderr, when the address cannot be served.
-    /// </summary>
-    public bool TryStart(ParseResult parseResult, IReadOnlyList<SessionServer> servers, string commandName, out PrometheusEndpoint? endpoint)
-    {
-        endpoint = null;
-        if (parseResult.GetValue(_option) is not MetricsEndpoint address)
-        {
-            return true;
-        }
-
-        try
-        {
-            endpoint = PrometheusEndpoint.Start(address, servers);
-        }
-        catch (InvalidOperationException e)
-        {
-            Console.Error.WriteLine($"{commandName}: cannot serve metrics on {address.ScrapeUrl}: {e.InnerException?.Message ?? e.Message}");
-            return false;
-        }
-
-        Console.WriteLine($"{commandName}: Prometheus metrics on {address.ScrapeUrl}");
-        return true;
-    }
+    /// <summary>The address given, or null when the option was not.</summary>
+    public MetricsEndpoint? GetValue(ParseResult parseResult) => parseResult.GetValue(_option);
 }

@@ -15,8 +15,35 @@ internal sealed class PrometheusEndpoint : IDisposable
 
     private PrometheusEndpoint(Meter meter, MeterProvider provider) => (_meter, _provider) = (meter, provider);
 
+    /// <summary>
+    /// Starts serving <paramref name="servers"/>' metrics at <paramref name="address"/> when one was given
+    /// (<paramref name="endpoint"/> stays null when not) and says where. False, after saying why on stderr, when the
+    /// address cannot be served (taken, or not one this machine has).
+    /// </summary>
+    public static bool TryStart(MetricsEndpoint? address, IReadOnlyList<SessionServer> servers, string commandName, out PrometheusEndpoint? endpoint)
+    {
+        endpoint = null;
+        if (address is null)
+        {
+            return true;
+        }
+
+        try
+        {
+            endpoint = Start(address, servers);
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"{commandName}: cannot serve metrics on {address.ScrapeUrl}: {e.InnerException?.Message ?? e.Message}");
+            return false;
+        }
+
+        Console.WriteLine($"{commandName}: Prometheus metrics on {address.ScrapeUrl}");
+        return true;
+    }
+
     /// <summary>Publishes the meter and starts listening; throws <see cref="InvalidOperationException"/> when the address cannot be bound.</summary>
-    public static PrometheusEndpoint Start(MetricsEndpoint endpoint, IReadOnlyList<SessionServer> servers)
+    private static PrometheusEndpoint Start(MetricsEndpoint endpoint, IReadOnlyList<SessionServer> servers)
     {
         Meter meter = UdpSessionsMetrics.Publish(servers);
         try

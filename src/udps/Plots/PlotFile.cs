@@ -59,7 +59,8 @@ internal static class PlotFile
     /// </summary>
     private static void UseInstalledFont(Multiplot figure)
     {
-        string[] installed = [.. SKFontManager.Default.FontFamilies];
+        // Without any font file, Skia still lists one family: with an empty name.
+        string[] installed = [.. SKFontManager.Default.FontFamilies.Where(family => !string.IsNullOrEmpty(family))];
         if (installed.Length == 0)
         {
             Console.Error.WriteLine("udps: no fonts are installed, so the picture has no text (Debian/Ubuntu: apt-get install fonts-dejavu-core).");
