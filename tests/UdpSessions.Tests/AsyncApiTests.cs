@@ -119,7 +119,7 @@ public class AsyncApiTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
         var handler = new RecordingHandler();
-        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(TestEngine.EpollLevelTriggered), handler, cancellationToken: timeout.Token);
+        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(TestEngine.EpollOwnSocket), handler, cancellationToken: timeout.Token);
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await server.AcceptAsync(timeout.Token));
         await Assert.ThrowsAsync<InvalidOperationException>(async () =>
         {

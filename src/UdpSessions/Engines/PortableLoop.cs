@@ -36,7 +36,7 @@ internal sealed class PortableLoop(PortableEngine engine) : IoLoop(engine, 0)
                 }
                 else
                 {
-                    RouteByAddress(PeerAddress.FromSocketAddress(source), local, buffer.AsSpan(0, length), fromListener: true);
+                    RouteByAddress(PeerAddress.FromSocketAddress(source), local, buffer.AsSpan(0, length), RouteOrigin.Listener);
                 }
             }
 
