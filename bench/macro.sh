@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side macro benchmark: every echo server in turn, interleaved (A B C ... A B C) over the rounds, driven by
-# `udps load` with verified traffic. Server pinned to one core, generator to another. Writes BENCHMARKS.md and
-# bench/benchmarks-chart.svg at the repository root from the per-run JSON kept in bench/results/<time>/.
+# `udps load` with verified traffic. Server pinned to one core, generator to another. Writes BENCHMARKS.md with its
+# charts bench/benchmarks-chart.svg and bench/benchmarks-latency.svg (drawn by `udps plot`, ScottPlot) from the
+# per-run JSON kept in bench/results/<time>/.
 #   bench/macro.sh            full run: 3 rounds (~15 min on 2 cores)
 #   bench/macro.sh --quick    smoke test: 1 round, short windows (~2 min)
 # Never run by test.sh or CI: figures on a shared machine are noise, not pass/fail.
@@ -118,5 +119,5 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-python3 bench/report.py "$RESULTS" "$OUT"
+python3 bench/report.py "$RESULTS" "$OUT" "$UDPS"
 echo "== wrote $OUT (raw results in $RESULTS)"

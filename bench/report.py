@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
-"""Turns the per-run JSON of bench/macro.sh into BENCHMARKS.md and an SVG chart (standard library only)."""
+"""Turns the per-run JSON of bench/macro.sh into BENCHMARKS.md and its charts (standard library only).
+
+The charts are drawn by `udps plot` (ScottPlot), the same code as `udps load --plot`: a bar chart of the medians from a
+description written here, and the latency percentile distributions of one configuration from the runs' own JSON.
+usage: report.py RESULTS_DIR OUT.md [UDPS_EXECUTABLE]
+"""
 import json
 import os
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 
 SERVERS = ["udps-level", "udps-oneshot", "udps-addrmap", "udps-portable", "naive-dotnet", "c-mmsg", "c-connected"]
@@ -21,7 +28,8 @@ STEADY = ["1x16", "64x16", "64x1", "1024x1", "1024x16", "10000x1"]
 CHURN = ["churn-1000", "churn-10000"]
 REFERENCE = "c-connected"
 DEFAULT = "udps-level"
-COLORS = ["#1f77b4", "#6baed6", "#17becf", "#9ecae1", "#d62728", "#7f7f7f", "#2ca02c"]
+# The configuration whose latency distributions are drawn: the one of the p99 target.
+LATENCY_CONFIG = "64x1"
 
 
 def load(results):
@@ -146,55 +154,50 @@ def targets(runs):
     return lines + [""]
 
 
-def chart(runs, path):
-    width, height, left, top, panel = 900, 640, 70, 40, 260
-    configs = STEADY
-    group = (width - left - 20) / len(configs)
-    bar = group * 0.8 / len(SERVERS)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
-           f'<rect width="{width}" height="{height}" fill="white"/>']
-    for p, (name, title, digits) in enumerate([("us", "server CPU µs per echoed datagram (lower is better)", 2),
-                                                ("rps", "replies per second (higher is better)", 0)]):
-        y0 = top + p * (panel + 50)
-        values = [median(runs.get((c, s), []), name) for c in configs for s in SERVERS]
-        peak = max([v for v in values if v is not None] or [1])
-        out.append(f'<text x="{left}" y="{y0 - 10}" font-size="13" font-weight="bold">{title}</text>')
-        out.append(f'<line x1="{left}" y1="{y0 + panel}" x2="{width - 20}" y2="{y0 + panel}" stroke="black"/>')
-        for tick in range(5):
-            v = peak * tick / 4
-            y = y0 + panel - panel * tick / 4
-            out.append(f'<text x="{left - 5}" y="{y + 4}" text-anchor="end">{v:,.{digits}f}</text>')
-            out.append(f'<line x1="{left}" y1="{y}" x2="{width - 20}" y2="{y}" stroke="#ddd"/>')
-        for ci, c in enumerate(configs):
-            x0 = left + ci * group + group * 0.1
-            for si, s in enumerate(SERVERS):
-                v = median(runs.get((c, s), []), name)
-                if v is None:
-                    continue
-                h = panel * v / peak
-                out.append(f'<rect x="{x0 + si * bar:.1f}" y="{y0 + panel - h:.1f}" width="{bar - 1:.1f}" height="{h:.1f}" fill="{COLORS[si]}">'
-                           f'<title>{s} {c}: {v:,.{digits}f}</title></rect>')
-            out.append(f'<text x="{x0 + group * 0.4:.1f}" y="{y0 + panel + 14}" text-anchor="middle">{c}</text>')
-    ly = height - 22
-    for si, s in enumerate(SERVERS):
-        x = left + si * 118
-        out.append(f'<rect x="{x}" y="{ly}" width="10" height="10" fill="{COLORS[si]}"/><text x="{x + 14}" y="{ly + 9}">{s}</text>')
-    out.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+def plot(udps, arguments):
+    """Runs `udps plot ...`; False (after saying why) when it fails, so the report is still written."""
+    result = subprocess.run([udps, "plot", *arguments], capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        print(f"report.py: udps plot {arguments[0]} failed: {result.stderr.strip()}", file=sys.stderr)
+    return result.returncode == 0
+
+
+def bar_chart(runs, udps, path):
+    """Server CPU per datagram and replies/s, median per configuration and server."""
+    panels = [("us", "server CPU µs per echoed datagram (lower is better)"), ("rps", "replies per second (higher is better)")]
+    spec = {"categories": STEADY, "series": SERVERS,
+            "panels": [{"title": title, "values": [[median(runs.get((c, s), []), name) for c in STEADY] for s in SERVERS]}
+                       for name, title in panels]}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(spec, f)
+    try:
+        return plot(udps, ["bars", f.name, "--out", path])
+    finally:
+        os.unlink(f.name)
+
+
+def latency_chart(results, udps, path):
+    """The latency percentile distribution of every server at LATENCY_CONFIG, from round 1's JSON."""
+    files, labels = [], []
+    for server in SERVERS:
+        run = os.path.join(results, f"r1-{LATENCY_CONFIG}-{server}.json")
+        if os.path.exists(run) and os.path.getsize(run) > 0:
+            files.append(run)
+            labels += ["--label", server]
+    return bool(files) and plot(udps, ["run", *files, "--out", path, *labels])
 
 
 def main():
     results, out = sys.argv[1], sys.argv[2]
+    udps = sys.argv[3] if len(sys.argv) > 3 else "src/udps/bin/Release/net10.0/udps"
     runs = load(results)
     with open(os.path.join(results, "machine.txt")) as f:
         machine = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
-    chart_path = os.path.join(os.path.dirname(os.path.abspath(out)), "benchmarks-chart.svg") if out == "BENCHMARKS.md" \
-        else os.path.splitext(out)[0] + "-chart.svg"
-    if out == "BENCHMARKS.md":
-        chart_path = "bench/benchmarks-chart.svg"
-    chart(runs, chart_path)
-    chart_link = os.path.relpath(chart_path, os.path.dirname(os.path.abspath(out)) or ".")
+    prefix = "bench/benchmarks" if out == "BENCHMARKS.md" else os.path.splitext(out)[0]
+    chart_path, latency_path = prefix + "-chart.svg", prefix + "-latency.svg"
+    out_dir = os.path.dirname(os.path.abspath(out))
+    charts = bar_chart(runs, udps, chart_path)
+    latency = latency_chart(results, udps, latency_path)
 
     lines = ["# Benchmarks", "",
              "Generated by `bench/macro.sh` (see [bench/README.md](bench/README.md)); raw per-run JSON in `" + results + "`.", "",
@@ -211,7 +214,12 @@ def main():
              "## Servers", ""]
     lines += [f"- `{s}`: {LABELS[s]}" for s in SERVERS]
     lines += ["", "## Targets (from the issue)", ""] + targets(runs)
-    lines += ["## Steady traffic", "", f"![server µs per datagram and replies/s by configuration]({chart_link})", ""]
+    lines += ["## Steady traffic", ""]
+    if charts:
+        lines += [f"![server µs per datagram and replies/s by configuration]({os.path.relpath(chart_path, out_dir)})", ""]
+    if latency:
+        lines += [f"Latency by percentile at {LATENCY_CONFIG}, round 1 (`udps plot run` of the runs' JSON):", "",
+                  f"![latency percentile distribution at {LATENCY_CONFIG}]({os.path.relpath(latency_path, out_dir)})", ""]
     for config in STEADY:
         lines += steady_table(runs, config)
     lines += ["## Churn (accepting sessions)", "",

@@ -51,7 +51,7 @@ internal sealed class LoadClient
                 session.StartAt = schedule.SessionStart(session.Index, sessions.Count);
             }
 
-            workers[t] = new LoadWorker(share, _options, factory, misroutes, (_options.Rate ?? 0) * share.Length / sessions.Count);
+            workers[t] = new LoadWorker(share, _options, factory, misroutes, (_options.Rate ?? 0) * share.Length / sessions.Count, ReplyTimeline.For(schedule));
         }
 
         _workers = workers;
@@ -71,7 +71,8 @@ internal sealed class LoadClient
 
             long measureEnd = Math.Min(Stopwatch.GetTimestamp(), schedule.SendEnd);
             TimeSpan measured = measureEnd > schedule.MeasureStart ? Stopwatch.GetElapsedTime(schedule.MeasureStart, measureEnd) : TimeSpan.Zero;
-            return new LoadResult(_options, total, measured, factory.Opened, server, cancellationToken.IsCancellationRequested);
+            ReplyTimeline timeline = ReplyTimeline.Sum([.. workers.Select(w => w.Timeline)]);
+            return new LoadResult(_options, total, timeline, measured, factory.Opened, server, cancellationToken.IsCancellationRequested);
         }
         finally
         {
