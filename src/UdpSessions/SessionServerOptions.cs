@@ -59,10 +59,13 @@ public sealed class SessionServerOptions
     public SessionPlacement Placement { get; set; } = SessionPlacement.Adaptive;
 
     /// <summary>
-    /// <see cref="SessionPlacement.Adaptive"/>: a session that receives this many datagrams within one second is
-    /// promoted to a socket of its own. Default: 2,000.
+    /// <see cref="SessionPlacement.Adaptive"/>: a session is promoted to a socket of its own once, within one second,
+    /// this many of its datagrams were read from the listener in the same batch as another of its datagrams: it keeps
+    /// several datagrams in flight, which its own socket delivers in one system call while the listener spends one
+    /// lookup on each. Sessions with one datagram in flight at a time (request/response, DNS-like, most game inputs)
+    /// stay on the listener, where they are cheaper. Default: 64.
     /// </summary>
-    public int PromotionDatagramsPerSecond { get; set; } = 2_000;
+    public int PromotionQueuedDatagramsPerSecond { get; set; } = 64;
 
     /// <summary>
     /// Most sessions that get a connected socket of their own; the rest are served through the listening sockets and
@@ -139,7 +142,7 @@ public sealed class SessionServerOptions
         Require(SendBufferSize >= 0, nameof(SendBufferSize), "must not be negative");
         Require(SocketBudget is null or >= 0, nameof(SocketBudget), "must not be negative");
         Require(Enum.IsDefined(Placement), nameof(Placement), "is not a known placement");
-        Require(PromotionDatagramsPerSecond is >= 1 and <= 100_000_000, nameof(PromotionDatagramsPerSecond), "must be between 1 and 100,000,000");
+        Require(PromotionQueuedDatagramsPerSecond is >= 1 and <= 100_000_000, nameof(PromotionQueuedDatagramsPerSecond), "must be between 1 and 100,000,000");
         Require(MaxNewSessionsPerSecond is null or (>= 1 and <= 10_000_000), nameof(MaxNewSessionsPerSecond), "must be between 1 and 10,000,000");
         Require(MaxNewSessionsPerSecondPerSource is null or (>= 1 and <= 10_000_000), nameof(MaxNewSessionsPerSecondPerSource), "must be between 1 and 10,000,000");
         Require(SourcePrefixLengthIPv4 is >= 0 and <= 32, nameof(SourcePrefixLengthIPv4), "must be between 0 and 32");
@@ -160,6 +163,9 @@ public sealed class SessionServerOptions
     /// another (EpollEngine.Listeners.SteerAllTo), as a change of the listening group moves peers between listeners.
     /// </summary>
     internal int? SteerAllToListenerForTests { get; set; }
+
+    /// <summary>Tests only (epoll engine, adaptive placement): promote a session after this many datagrams, whatever their pace.</summary>
+    internal int? PromoteAfterDatagramsForTests { get; set; }
 
     /// <summary>The largest UDP payload over IPv6 without jumbograms (65,535 - 8).</summary>
     internal const int MaxUdpPayload = 65_527;

@@ -11,7 +11,7 @@ internal sealed class EngineOptions
         "epoll: where sessions are served: adaptive (on the listeners until busy, then a socket of their own), addressmap (always on the listeners) or ownsocket (always a socket of their own).",
         "adaptive", "adaptive", "addressmap", "ownsocket");
     private readonly Option<int?> _promotionRate = CliOptions.OptionalInt("--promotion-rate",
-        "epoll, adaptive: datagrams per second that earn a session a socket of its own (default 2000).", 1, 100_000_000);
+        "epoll, adaptive: datagrams per second read while another of the session's was still queued that earn it a socket of its own (default 64).", 1, 100_000_000);
 
     public void AddTo(Command command)
     {
@@ -43,7 +43,7 @@ internal sealed class EngineOptions
         };
         if (parseResult.GetValue(_promotionRate) is int rate)
         {
-            options.PromotionDatagramsPerSecond = rate;
+            options.PromotionQueuedDatagramsPerSecond = rate;
         }
     }
 }

@@ -18,33 +18,42 @@ internal sealed partial class EpollLoop
 
     protected override void PlaceNewSession(Session session)
     {
-        switch (_engine.Placement)
+        if (_engine.Placement == SessionPlacement.OwnSocket)
         {
-            case SessionPlacement.OwnSocket:
-                _promotionCandidates.Add(session);
-                break;
-            case SessionPlacement.Adaptive:
-                StartPromotionCountdown(session);
-                break;
+            _promotionCandidates.Add(session);
         }
     }
 
-    protected override void OnPromotionCountdownElapsed(Session session)
+    /// <summary>
+    /// Adaptive placement. A session earns a socket of its own when it keeps several datagrams in flight: then its own
+    /// socket hands them over in one recvmmsg, where the listener pays a lookup for each and its buffer is shared with
+    /// everyone (measured in BENCHMARKS.md: a socket of its own is cheaper at 16 in flight, dearer at 1). The sign of
+    /// it is one of its datagrams read in the same listener batch as another: counted per one-second window.
+    /// </summary>
+    protected override void OnListenerDatagram(Session session)
     {
-        if (Now - session.PromotionWindowStart <= 1_000)
+        if (!_adaptive)
         {
-            _promotionCandidates.Add(session); // busy enough: promoted at the end of this pass
+            return;
         }
-        else
-        {
-            StartPromotionCountdown(session);
-        }
-    }
 
-    private void StartPromotionCountdown(Session session)
-    {
-        session.PromotionCountdown = _engine.Options.PromotionDatagramsPerSecond;
-        session.PromotionWindowStart = Now;
+        bool queued = session.LastListenerBatch == _listenerBatches;
+        session.LastListenerBatch = _listenerBatches;
+        if (!queued && _engine.Options.PromoteAfterDatagramsForTests is null)
+        {
+            return;
+        }
+
+        if (Now - session.PromotionWindowStart > 1_000)
+        {
+            session.PromotionWindowStart = Now;
+            session.QueuedInWindow = 0;
+        }
+
+        if (++session.QueuedInWindow == (_engine.Options.PromoteAfterDatagramsForTests ?? _engine.Options.PromotionQueuedDatagramsPerSecond))
+        {
+            _promotionCandidates.Add(session); // promoted at the end of this pass
+        }
     }
 
     /// <summary>
@@ -87,7 +96,7 @@ internal sealed partial class EpollLoop
             {
                 // Its previous socket is still being retired and datagrams newer than it are held back here: a new
                 // socket would deliver even newer ones first. Asked again by its next datagrams.
-                StartPromotionCountdown(session);
+                session.QueuedInWindow = 0;
                 continue;
             }
 
@@ -95,13 +104,12 @@ internal sealed partial class EpollLoop
             {
                 case PromotionResult.Promoted:
                     Counters.SessionsPromoted++;
-                    session.PromotionCountdown = 0;
-                    session.ListenerEmptyMark = _listenerEmptied;
-                    session.ListenerReadMark = _listenerReads + _maxQueuedOnListener;
+                    session.PromotionSettled = false;
                     _awaitingListener.Add(session);
+                    _engine.GracePeriods.Wait(this, session, PromotionSettling.Instance);
                     break;
-                case PromotionResult.BudgetSpent when _engine.Placement == SessionPlacement.Adaptive:
-                    StartPromotionCountdown(session); // a socket may be free by its next busy second
+                case PromotionResult.BudgetSpent when _adaptive:
+                    session.QueuedInWindow = 0; // a socket may be free by its next busy second
                     break;
                 default:
                     Counters.SessionsWithoutSocket++; // served through the listener, same API
@@ -159,10 +167,29 @@ internal sealed partial class EpollLoop
     }
 
     /// <summary>
+    /// A grace period has passed since the session's socket was connected: every datagram of its peer that the kernel
+    /// routed to the listener is queued there now, so the listener marks can be taken.
+    /// </summary>
+    private void PromotionSettledNow(Session session)
+    {
+        session.PromotionSettled = true;
+        session.ListenerEmptyMark = _listenerEmptied;
+        session.ListenerReadMark = _listenerReads + _maxQueuedOnListener; // registered by this pass's PlaceSessions
+    }
+
+    /// <summary>
     /// True once everything the listener held when the session's socket was connected has been read: the listener
     /// ran dry since, or it yielded as many datagrams as its buffer can hold. Until then the peer's older datagrams
     /// may still be on the listener, and reading the new socket first would deliver newer ones before them.
     /// </summary>
     private bool ListenerPassed(Session session) =>
-        _listenerEmptied > session.ListenerEmptyMark || _listenerReads >= session.ListenerReadMark;
+        session.PromotionSettled && (_listenerEmptied > session.ListenerEmptyMark || _listenerReads >= session.ListenerReadMark);
+
+    /// <summary>Posted by <see cref="GracePeriods"/> once a promoted socket's connect() has settled.</summary>
+    private sealed class PromotionSettling : ILoopWork
+    {
+        public static readonly PromotionSettling Instance = new();
+
+        public void Execute(IoLoop loop, Session session) => ((EpollLoop)loop).PromotionSettledNow(session);
+    }
 }
