@@ -132,6 +132,10 @@ public sealed partial class Session : IAsyncDisposable
 
     internal int QueuedInWindow;
 
+    internal int ListenerDatagramsInWindow;
+
+    internal bool PromotionRequested;
+
     internal long PromotionWindowStart;
 
     /// <summary>The session's own socket is in its loop's epoll (promoted sockets wait for the listener first).</summary>

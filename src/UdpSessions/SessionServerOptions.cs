@@ -43,8 +43,13 @@ public sealed class SessionServerOptions
     /// </summary>
     public int MaxDatagramSize { get; set; } = 4096;
 
-    /// <summary>SO_RCVBUF of the listening socket in bytes, 0 for the kernel default. Default: 4 MiB (the kernel caps it at net.core.rmem_max).</summary>
-    public int ListenerReceiveBufferSize { get; set; } = 4 << 20;
+    /// <summary>
+    /// SO_RCVBUF of each listening socket in bytes, 0 for the kernel default. Every session on the listeners shares it, so
+    /// it must hold a burst of all of them: 16 MiB takes about 16,000 small datagrams (1,024 sessions with 16 in flight,
+    /// or 10,000 peers starting at once). Honoured as given with CAP_NET_ADMIN (SO_RCVBUFFORCE); otherwise the kernel caps
+    /// it at net.core.rmem_max. Default: 16 MiB.
+    /// </summary>
+    public int ListenerReceiveBufferSize { get; set; } = 16 << 20;
 
     /// <summary>SO_RCVBUF of each session socket in bytes, 0 for the kernel default (about 208 KiB). Default: 0.</summary>
     public int SessionReceiveBufferSize { get; set; }
@@ -60,10 +65,11 @@ public sealed class SessionServerOptions
 
     /// <summary>
     /// <see cref="SessionPlacement.Adaptive"/>: a session is promoted to a socket of its own once, within one second,
-    /// this many of its datagrams were read from the listener in the same batch as another of its datagrams: it keeps
-    /// several datagrams in flight, which its own socket delivers in one system call while the listener spends one
-    /// lookup on each. Sessions with one datagram in flight at a time (request/response, DNS-like, most game inputs)
-    /// stay on the listener, where they are cheaper. Default: 64.
+    /// this many of its datagrams were read from the listener in the same batch as another of its datagrams (it keeps
+    /// several in flight, which its own socket delivers in one system call while the listener spends a lookup on each)
+    /// and it carries at least 1 % of the listeners' traffic (every connected socket on the port makes each datagram
+    /// of the listeners a few nanoseconds dearer). Sessions with one datagram in flight at a time (request/response,
+    /// DNS-like, most game inputs) stay on the listener, where they are cheaper. Default: 64.
     /// </summary>
     public int PromotionQueuedDatagramsPerSecond { get; set; } = 64;
 
@@ -81,7 +87,7 @@ public sealed class SessionServerOptions
     /// because every datagram the kernel does not match to a connected socket (new peers, sessions on the listener)
     /// is matched by scanning the connected sockets of its address and port: a few nanoseconds each.
     /// </summary>
-    public const int DefaultAdaptiveSocketBudget = 256;
+    public const int DefaultAdaptiveSocketBudget = 128;
 
     /// <summary>Async API: sessions accepted but not yet taken by <c>AcceptAsync</c>; beyond it new sessions are closed with <see cref="SessionCloseReason.LimitReached"/>. Default: 1024.</summary>
     public int AcceptBacklog { get; set; } = 1024;

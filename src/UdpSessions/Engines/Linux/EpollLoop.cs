@@ -146,6 +146,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
             RunCommands();
             DeliverRedirectedBacklog();
             AdvanceTimers();
+            MeasureListenerRate();
             FlushSends(); // before waiting: a reply never waits for the next datagram
         }
 
