@@ -30,7 +30,7 @@ public sealed partial class Session : IAsyncDisposable
     public long Id { get; }
 
     /// <summary>The peer's address and port.</summary>
-    public IPEndPoint RemoteEndPoint { get; }
+    public IPEndPoint RemoteEndPoint { get; private set; }
 
     /// <summary>
     /// The server address the peer wrote to, which is also the source of every reply. (The portable engine on a
@@ -89,7 +89,7 @@ public sealed partial class Session : IAsyncDisposable
     /// <summary>The I/O loop that owns this session: it alone reads for it and runs its callbacks.</summary>
     internal IoLoop Home { get; }
 
-    internal PeerAddress Peer { get; }
+    internal PeerAddress Peer { get; private set; }
 
     internal PeerAddress Local { get; }
 

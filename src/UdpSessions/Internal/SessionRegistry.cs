@@ -48,6 +48,22 @@ internal sealed class SessionRegistry(int maxSessions)
         Interlocked.Decrement(ref _active);
     }
 
+    /// <summary>
+    /// Re-keys <paramref name="session"/> from <paramref name="from"/> to <paramref name="to"/> (its peer moved, see
+    /// UdpEngine.MigrateSession); false when another session already holds <paramref name="to"/>. Lookups in between
+    /// find it under either address.
+    /// </summary>
+    public bool TryMove(Session session, in PeerAddress from, in PeerAddress to)
+    {
+        if (!_byPeer.TryAdd(to, session))
+        {
+            return false;
+        }
+
+        _byPeer.TryRemove(new KeyValuePair<PeerAddress, Session>(from, session));
+        return true;
+    }
+
     public Session[] Snapshot() => [.. _byPeer.Values];
 
     public enum AddResult

@@ -11,7 +11,7 @@ namespace UdpSessions.Engines.Linux;
 /// The Linux engine: a connected socket per session and a fixed pool of threads, each with its own epoll instance.
 /// The listener is in every thread's epoll; a session socket only in that of the thread that accepted it.
 /// </summary>
-internal sealed unsafe class EpollEngine : UdpEngine
+internal sealed unsafe partial class EpollEngine : UdpEngine
 {
     private LinuxListener? _listener;
     private SessionSocketFactory? _factory;

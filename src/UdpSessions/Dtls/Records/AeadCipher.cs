@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+
+namespace UdpSessions.Dtls.Records;
+
+/// <summary>
+/// AES-GCM or AES-CCM from <see cref="System.Security.Cryptography"/> behind one shape. An instance is not
+/// thread-safe (the platform's cipher context is reused across calls): the record layer gives each direction its own.
+/// </summary>
+internal sealed class AeadCipher : IDisposable
+{
+    private readonly AesGcm? _gcm;
+    private readonly AesCcm? _ccm;
+
+    public AeadCipher(AeadKind kind, ReadOnlySpan<byte> key, int tagLength)
+    {
+        TagLength = tagLength;
+        if (kind == AeadKind.Gcm)
+        {
+            _gcm = new AesGcm(key, tagLength);
+        }
+        else
+        {
+            _ccm = new AesCcm(key);
+        }
+    }
+
+    public int TagLength { get; }
+
+    /// <summary>Encrypts; <paramref name="plaintext"/> and <paramref name="ciphertext"/> may be the same memory.</summary>
+    public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag, ReadOnlySpan<byte> associatedData)
+    {
+        if (_gcm is not null)
+        {
+            _gcm.Encrypt(nonce, plaintext, ciphertext, tag, associatedData);
+        }
+        else
+        {
+            _ccm!.Encrypt(nonce, plaintext, ciphertext, tag, associatedData);
+        }
+    }
+
+    /// <summary>Decrypts and authenticates; false (nothing usable in <paramref name="plaintext"/>) when the tag does not match.</summary>
+    public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext, ReadOnlySpan<byte> associatedData)
+    {
+        try
+        {
+            if (_gcm is not null)
+            {
+                _gcm.Decrypt(nonce, ciphertext, tag, plaintext, associatedData);
+            }
+            else
+            {
+                _ccm!.Decrypt(nonce, ciphertext, tag, plaintext, associatedData);
+            }
+
+            return true;
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            // The platform reports a forged record only by throwing; such records are rare on a real session.
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        _gcm?.Dispose();
+        _ccm?.Dispose();
+    }
+}
