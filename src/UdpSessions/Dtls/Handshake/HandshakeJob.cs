@@ -105,23 +105,7 @@ internal sealed class HandshakeJob(IHandshakeOwner owner, ServerSettings setting
     public byte[] AllocateConnectionId() => owner.AllocateConnectionId();
 
     /// <summary>Called by BouncyCastle when the handshake completed: derives the key block before its context is cleared.</summary>
-    public void CaptureKeys(TlsContext context)
-    {
-        SecurityParameters parameters = context.SecurityParameters;
-        if (!CipherSuiteInfo.TryGet(parameters.CipherSuite, out CipherSuiteInfo? suite))
-        {
-            throw new TlsFatalAlert(AlertDescription.internal_error, $"negotiated an unsupported suite {parameters.CipherSuite:X4}");
-        }
-
-        byte[] keyBlock = TlsImplUtilities.CalculateKeyBlock(new TlsCryptoParameters(context), suite.KeyBlockLength);
-        Keys = new HandshakeKeys(
-            suite,
-            keyBlock,
-            parameters.PskIdentity is { } identity ? Encoding.UTF8.GetString(identity) : null,
-            parameters.ConnectionIDPeer ?? [],
-            parameters.ConnectionIDLocal ?? [],
-            _lastEpoch1Sequence + 1);
-    }
+    public void CaptureKeys(TlsContext context) => Keys = HandshakeKeys.Capture(context, _lastEpoch1Sequence + 1);
 
     public int GetReceiveLimit() => settings.ReceiveLimit;
 
@@ -179,14 +163,10 @@ internal sealed class HandshakeJob(IHandshakeOwner owner, ServerSettings setting
     /// <summary>The record layer continues epoch 1 after the sequence numbers the handshake used (its Finished).</summary>
     private void NoteEpoch1Sequences(ReadOnlySpan<byte> datagram)
     {
-        while (DtlsRecord.TryRead(datagram, 0, out DtlsRecord record) == RecordRead.Ok)
+        // BouncyCastle sends one record per datagram; epoch and sequence sit at the same place with or without a connection ID.
+        if (datagram.Length >= DtlsRecord.HeaderLength && DtlsRecord.ReadEpochAndSequence(datagram) >> 48 == RecordProtection.Epoch)
         {
-            if (record.Epoch == RecordProtection.Epoch)
-            {
-                _lastEpoch1Sequence = Math.Max(_lastEpoch1Sequence, record.SequenceNumber);
-            }
-
-            datagram = datagram[record.Whole.Length..];
+            _lastEpoch1Sequence = Math.Max(_lastEpoch1Sequence, (long)(DtlsRecord.ReadEpochAndSequence(datagram) & 0xFFFF_FFFF_FFFFUL));
         }
     }
 }
@@ -204,7 +184,30 @@ internal interface IHandshakeOwner
 }
 
 /// <summary>The secrets and parameters the record layer starts from.</summary>
-internal sealed record HandshakeKeys(CipherSuiteInfo Suite, byte[] KeyBlock, string? PskIdentity, byte[] ReadConnectionId, byte[] WriteConnectionId, long FirstSequence);
+internal sealed record HandshakeKeys(CipherSuiteInfo Suite, byte[] KeyBlock, string? PskIdentity, byte[] ReadConnectionId, byte[] WriteConnectionId, long FirstSequence)
+{
+    /// <summary>
+    /// Derives the TLS 1.2 key block with BouncyCastle's PRF from the completed handshake's master secret and randoms
+    /// (BouncyCastle clears them when its handshake call returns, so this runs in NotifyHandshakeComplete).
+    /// </summary>
+    public static HandshakeKeys Capture(TlsContext context, long firstSequence)
+    {
+        SecurityParameters parameters = context.SecurityParameters;
+        if (!CipherSuiteInfo.TryGet(parameters.CipherSuite, out CipherSuiteInfo? suite))
+        {
+            throw new TlsFatalAlert(AlertDescription.internal_error, $"negotiated an unsupported suite {parameters.CipherSuite:X4}");
+        }
+
+        byte[] keyBlock = TlsImplUtilities.CalculateKeyBlock(new TlsCryptoParameters(context), suite.KeyBlockLength);
+        return new HandshakeKeys(
+            suite,
+            keyBlock,
+            parameters.PskIdentity is { } identity ? Encoding.UTF8.GetString(identity) : null,
+            parameters.ConnectionIDPeer ?? [],
+            parameters.ConnectionIDLocal ?? [],
+            firstSequence);
+    }
+}
 
 internal enum HandshakeOutcome
 {

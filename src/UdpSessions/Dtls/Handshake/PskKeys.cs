@@ -14,7 +14,9 @@ internal sealed class PskKeys(Func<string, byte[]?> provider, string? hint) : Tl
     {
         try
         {
-            return provider(Encoding.UTF8.GetString(identity));
+            // A copy: BouncyCastle zeroes the key once the premaster secret is computed, and the application's
+            // callback may well hand out the same array every time.
+            return provider(Encoding.UTF8.GetString(identity))?.ToArray();
         }
         catch (Exception)
         {
