@@ -190,14 +190,18 @@ public sealed class DtlsClient : IDisposable
     /// <summary>Sends close_notify (once).</summary>
     public void Close()
     {
-        if (_closed)
+        if (!_closed)
         {
-            return;
+            _closed = true;
+            SendAlert(Alerts.Warning, Alerts.CloseNotify);
         }
+    }
 
-        _closed = true;
+    /// <summary>Sends a protected alert (tests send fatal ones).</summary>
+    internal void SendAlert(byte level, byte description)
+    {
         Span<byte> record = stackalloc byte[_protection.SealedLength(2)];
-        int length = _protection.Seal(ContentType.Alert, [Alerts.Warning, Alerts.CloseNotify], record);
+        int length = _protection.Seal(ContentType.Alert, [level, description], record);
         if (length > 0)
         {
             Socket.Send(record[..length], SocketFlags.None, out _);
