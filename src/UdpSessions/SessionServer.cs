@@ -84,6 +84,9 @@ public sealed class SessionServer : IAsyncDisposable
     /// <summary>The engine itself, for tests of engine internals.</summary>
     internal UdpEngine Implementation => _engine;
 
+    /// <summary>The DTLS layer, or null; for tests of its internals.</summary>
+    internal DtlsSessionHandler? DtlsLayer => _dtls;
+
     /// <summary>Engine and mode in words, e.g. "epoll, LevelTriggered".</summary>
     public string EngineDescription => _engine.Description;
 
