@@ -30,7 +30,7 @@ internal sealed class DtlsConnection(DtlsSessionHandler server, Session session)
     private SessionTimer? _handshakeTimer;
     private volatile RecordProtection? _protection;
     private byte[][] _finalFlight = [];
-    private long _lastFlightResend = long.MinValue;
+    private long _lastFlightResend = long.MinValue / 2; // "long ago", without overflowing the subtraction
     private byte[]? _connectionId;
     private volatile int _state; // ConnectionState
     private bool _started;
