@@ -104,7 +104,7 @@ internal sealed class RecordProtection : IDisposable
         _writeIv.CopyTo(nonce);
         BinaryPrimitives.WriteUInt64BigEndian(nonce[4..], epochAndSequence);
         Span<byte> associated = stackalloc byte[23 + 255];
-        int associatedLength = WriteAssociatedData(associated, epochAndSequence, type, _writeConnectionId, innerLength);
+        int associatedLength = WriteAssociatedData(associated, epochAndSequence, type, DtlsRecord.Dtls12, _writeConnectionId, innerLength);
 
         ReadOnlySpan<byte> input = plaintext;
         if (inner)
@@ -162,7 +162,7 @@ internal sealed class RecordProtection : IDisposable
         _readIv.CopyTo(nonce);
         fragment[..CipherSuiteInfo.ExplicitNonceLength].CopyTo(nonce[4..]);
         Span<byte> associated = stackalloc byte[23 + 255];
-        int associatedLength = WriteAssociatedData(associated, record.EpochAndSequence, record.Type, record.ConnectionId, bodyLength);
+        int associatedLength = WriteAssociatedData(associated, record.EpochAndSequence, record.Type, record.Version, record.ConnectionId, bodyLength);
         Span<byte> output = plaintext[..bodyLength];
         if (!_opener.TryDecrypt(nonce, fragment.Slice(CipherSuiteInfo.ExplicitNonceLength, bodyLength), fragment[^Suite.TagLength..],
                 output, associated[..associatedLength]))
@@ -201,16 +201,17 @@ internal sealed class RecordProtection : IDisposable
     }
 
     /// <summary>
-    /// The AEAD additional data: seq_num + type + version + length (RFC 5246), or with a connection ID the RFC 9146
+    /// The AEAD additional data, which authenticates the record's header (its version field included): seq_num + type +
+    /// version + length (RFC 5246), or with a connection ID the RFC 9146
     /// form: seq_num_placeholder + tls12_cid + cid_length + tls12_cid + version + epoch and sequence + cid + length.
     /// </summary>
-    private static int WriteAssociatedData(Span<byte> destination, ulong epochAndSequence, byte type, ReadOnlySpan<byte> connectionId, int length)
+    private static int WriteAssociatedData(Span<byte> destination, ulong epochAndSequence, byte type, ushort version, ReadOnlySpan<byte> connectionId, int length)
     {
         if (connectionId.IsEmpty)
         {
             BinaryPrimitives.WriteUInt64BigEndian(destination, epochAndSequence);
             destination[8] = type;
-            BinaryPrimitives.WriteUInt16BigEndian(destination[9..], DtlsRecord.Dtls12);
+            BinaryPrimitives.WriteUInt16BigEndian(destination[9..], version);
             BinaryPrimitives.WriteUInt16BigEndian(destination[11..], (ushort)length);
             return 13;
         }
@@ -219,7 +220,7 @@ internal sealed class RecordProtection : IDisposable
         destination[8] = ContentType.Tls12Cid;
         destination[9] = (byte)connectionId.Length;
         destination[10] = ContentType.Tls12Cid;
-        BinaryPrimitives.WriteUInt16BigEndian(destination[11..], DtlsRecord.Dtls12);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[11..], version);
         BinaryPrimitives.WriteUInt64BigEndian(destination[13..], epochAndSequence);
         connectionId.CopyTo(destination[21..]);
         BinaryPrimitives.WriteUInt16BigEndian(destination[(21 + connectionId.Length)..], (ushort)length);
