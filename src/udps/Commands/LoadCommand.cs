@@ -41,7 +41,10 @@ internal static class LoadCommand
         Option<int?> serverPid = CliOptions.OptionalInt("--server-pid", "Also report this local server process's CPU time per reply (/proc/PID/stat).", 1);
         var serverStats = new Option<string?>("--server-stats-file") { Description = "The server's --stats-file, to report its managed bytes allocated per reply." };
 
+        var dtls = new DtlsCliOptions();
         var command = new Command("load", "Load a UDP echo server from many sessions and verify every reply (lost, late, corrupt, misrouted, duplicated).");
+        dtls.AddTo(command, server: false);
+        dtls.Excludes(command, churn, "every replacement session would need a handshake");
         foreach (Option option in (Option[])[host, port, sessions, threads, size, window, rate, warmup, duration, timeout, churn, maxLoss, json, serverPid, serverStats])
         {
             command.Options.Add(option);
@@ -64,6 +67,8 @@ internal static class LoadCommand
                 ReplyTimeout = TimeSpan.FromMilliseconds(parseResult.GetValue(timeout)),
                 Churn = parseResult.GetValue(churn),
                 Probe = pid is int id ? new ServerProbe(id, parseResult.GetValue(serverStats)) : null,
+                Dtls = dtls.ClientOptions(parseResult),
+                HandshakeThreads = dtls.HandshakeThreads(parseResult),
             };
             return await RunAsync(options, parseResult.GetValue(maxLoss) ?? 0, parseResult.GetValue(json), cancellationToken);
         });
@@ -89,7 +94,7 @@ internal static class LoadCommand
         using var shutdown = new ShutdownSignal(invocationToken);
         var client = new LoadClient(options);
         string mode = options.Rate is double r ? Invariant($"open loop {r:N0}/s") : Invariant($"window {options.Window}");
-        string churn = options.Churn is int k ? Invariant($", churn every {k}") : "";
+        string churn = (options.Churn is int k ? Invariant($", churn every {k}") : "") + (options.Dtls is null ? "" : ", DTLS");
         await messages.WriteLineAsync(Invariant(
             $"udps load: {options.Target}, {options.Sessions} sessions x {options.DatagramSize} B, {mode}{churn}, {options.Threads} thread(s); {options.WarmUp.TotalSeconds:0.###} s warm-up, {options.Duration.TotalSeconds:0.###} s measured"));
 
@@ -99,9 +104,9 @@ internal static class LoadCommand
             bool live = !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
             result = await LoadProgress.ShowAsync(client, client.RunAsync(shutdown.Token), messages, live);
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or IOException)
         {
-            await Console.Error.WriteLineAsync($"udps load: {e.Message}");
+            await Console.Error.WriteLineAsync($"udps load: {e.Message}"); // IOException: a DTLS handshake failed
             return 2;
         }
 

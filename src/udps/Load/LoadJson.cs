@@ -53,6 +53,18 @@ internal static class LoadJson
             json.WriteEndObject();
         }
 
+        if (r.Handshakes is HandshakePhase handshakes)
+        {
+            json.WriteStartObject("dtlsHandshakes");
+            json.WriteNumber("count", handshakes.Count);
+            json.WriteNumber("seconds", handshakes.Elapsed.TotalSeconds);
+            json.WriteNumber("perSecond", handshakes.PerSecond);
+            WriteOptional(json, "serverCpuSeconds", handshakes.Server?.CpuSeconds);
+            WriteOptional(json, "serverCpuMicrosPerHandshake", handshakes.ServerCpuMicrosPerHandshake);
+            WriteOptional(json, "serverAllocatedBytes", handshakes.Server?.AllocatedBytes);
+            json.WriteEndObject();
+        }
+
         json.WriteNumber("maxLossPercent", maxLossPercent);
         json.WriteBoolean("cancelled", r.Cancelled);
         json.WriteBoolean("pass", pass);
