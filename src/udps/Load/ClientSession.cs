@@ -159,6 +159,7 @@ internal sealed class ClientSession : IDisposable
 
     public void Dispose()
     {
+        Dtls?.Close(); // close_notify, so the server ends the session now rather than at its idle timeout
         Socket.Dispose();
         Dtls?.Dispose();
     }

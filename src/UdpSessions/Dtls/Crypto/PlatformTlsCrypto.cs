@@ -7,9 +7,10 @@ using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 namespace UdpSessions.Dtls.Crypto;
 
 /// <summary>
-/// BouncyCastle's TLS crypto with the expensive elliptic-curve operations moved to the platform
-/// (<see cref="System.Security.Cryptography"/>, which is OpenSSL on Linux and CNG on Windows): ephemeral ECDH on
-/// P-256 and P-384, and ECDSA verification of a server's signature. BouncyCastle's managed EC arithmetic costs
+/// BouncyCastle's TLS crypto with the expensive elliptic-curve operations moved to the platform: ephemeral ECDH on
+/// P-256 and P-384 (OpenSSL's EC_KEY directly on Linux, <see cref="ECDiffieHellman"/> elsewhere), and ECDSA
+/// verification of a server's signature (<see cref="System.Security.Cryptography"/>; the server's own signature is
+/// made by <see cref="PlatformSigner"/>). BouncyCastle's managed EC arithmetic costs
 /// milliseconds per handshake; the platform's costs tens of microseconds. Everything else (hashes, PRF, the
 /// handshake's own records) stays BouncyCastle's.
 /// </summary>
@@ -22,16 +23,18 @@ internal sealed class PlatformTlsCrypto(SecureRandom random) : BcTlsCrypto(rando
 
     public override TlsECDomain CreateECDomain(TlsECConfig ecConfig) => ecConfig.NamedGroup switch
     {
-        NamedGroup.secp256r1 => new PlatformECDomain(this, ECCurve.NamedCurves.nistP256, 32),
-        NamedGroup.secp384r1 => new PlatformECDomain(this, ECCurve.NamedCurves.nistP384, 48),
+        NamedGroup.secp256r1 => new PlatformECDomain(this, ECCurve.NamedCurves.nistP256, Interop.Linux.LibCrypto.NidP256, 32),
+        NamedGroup.secp384r1 => new PlatformECDomain(this, ECCurve.NamedCurves.nistP384, Interop.Linux.LibCrypto.NidP384, 48),
         _ => base.CreateECDomain(ecConfig),
     };
 
     public override TlsCertificate CreateCertificate(short type, byte[] encoding) =>
         type == CertificateType.X509 ? new PlatformCertificate(this, encoding) : base.CreateCertificate(type, encoding);
 
-    private sealed class PlatformECDomain(PlatformTlsCrypto crypto, ECCurve curve, int coordinateLength) : TlsECDomain
+    private sealed class PlatformECDomain(PlatformTlsCrypto crypto, ECCurve curve, int nid, int coordinateLength) : TlsECDomain
     {
-        public TlsAgreement CreateECDH() => new PlatformEcdh(crypto, curve, coordinateLength);
+        public TlsAgreement CreateECDH() => NativeEcdh.IsSupported
+            ? new NativeEcdh(crypto, nid, coordinateLength)
+            : new PlatformEcdh(crypto, curve, coordinateLength);
     }
 }
