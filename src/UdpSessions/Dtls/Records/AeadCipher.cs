@@ -3,12 +3,14 @@ using System.Security.Cryptography;
 namespace UdpSessions.Dtls.Records;
 
 /// <summary>
-/// AES-GCM or AES-CCM from <see cref="System.Security.Cryptography"/> behind one shape. An instance is not
-/// thread-safe (the platform's cipher context is reused across calls): the record layer gives each direction its own.
+/// AES-GCM (<see cref="AesGcm"/>) or AES-CCM (<see cref="AesCcm128"/> on the processor's AES instructions, or
+/// <see cref="AesCcm"/>, which allocates per call, where those are missing) behind one shape. An instance is not
+/// thread-safe (a platform cipher context is reused across calls): the record layer gives each direction its own.
 /// </summary>
 internal sealed class AeadCipher : IDisposable
 {
     private readonly AesGcm? _gcm;
+    private readonly AesCcm128? _ccmIntrinsics;
     private readonly AesCcm? _ccm;
 
     public AeadCipher(AeadKind kind, ReadOnlySpan<byte> key, int tagLength)
@@ -17,6 +19,10 @@ internal sealed class AeadCipher : IDisposable
         if (kind == AeadKind.Gcm)
         {
             _gcm = new AesGcm(key, tagLength);
+        }
+        else if (AesCcm128.IsSupported && key.Length == 16)
+        {
+            _ccmIntrinsics = new AesCcm128(key, tagLength);
         }
         else
         {
@@ -33,6 +39,10 @@ internal sealed class AeadCipher : IDisposable
         {
             _gcm.Encrypt(nonce, plaintext, ciphertext, tag, associatedData);
         }
+        else if (_ccmIntrinsics is not null)
+        {
+            _ccmIntrinsics.Encrypt(nonce, plaintext, ciphertext, tag, associatedData);
+        }
         else
         {
             _ccm!.Encrypt(nonce, plaintext, ciphertext, tag, associatedData);
@@ -42,6 +52,11 @@ internal sealed class AeadCipher : IDisposable
     /// <summary>Decrypts and authenticates; false (nothing usable in <paramref name="plaintext"/>) when the tag does not match.</summary>
     public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext, ReadOnlySpan<byte> associatedData)
     {
+        if (_ccmIntrinsics is not null)
+        {
+            return _ccmIntrinsics.TryDecrypt(nonce, ciphertext, tag, plaintext, associatedData);
+        }
+
         try
         {
             if (_gcm is not null)
