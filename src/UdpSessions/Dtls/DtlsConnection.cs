@@ -65,12 +65,6 @@ internal sealed class DtlsConnection(DtlsSessionHandler server, Session session)
         while (!datagram.IsEmpty)
         {
             counters.RecordsReceived++;
-            if (!session.IsOpen)
-            {
-                counters.Dropped[(int)DtlsDropReason.UnexpectedRecord]++; // after a close_notify or a restart in the same datagram
-                continue;
-            }
-
             RecordRead read = DtlsRecord.TryRead(datagram, Volatile.Read(ref _connectionId)?.Length ?? 0, out DtlsRecord record);
             if (read != RecordRead.Ok)
             {
@@ -84,7 +78,11 @@ internal sealed class DtlsConnection(DtlsSessionHandler server, Session session)
             }
 
             datagram = datagram[record.Whole.Length..];
-            if (IsEstablished)
+            if (!session.IsOpen)
+            {
+                counters.Dropped[(int)DtlsDropReason.UnexpectedRecord]++; // after a close_notify or a restart earlier in the datagram
+            }
+            else if (IsEstablished)
             {
                 OnProtectedRecord(record, movedFrom, ref moved);
             }

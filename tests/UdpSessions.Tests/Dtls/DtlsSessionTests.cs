@@ -42,6 +42,29 @@ public class DtlsSessionTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Records_after_a_close_notify_in_the_same_datagram_are_counted_and_not_delivered()
+    {
+        CancellationToken cancellationToken = TestContext.Current.CancellationToken;
+        var handler = new DtlsEchoHandler();
+        await using SessionServer server = await SessionServer.StartAsync(DtlsServers.Options(), handler, cancellationToken: cancellationToken);
+        using DtlsClient client = DtlsClient.Connect(server.LocalEndPoint, DtlsServers.PskClient());
+        DtlsClients.Echo(client, DtlsClients.Payload(1, 1));
+
+        // One datagram: data, close_notify, data. The first is delivered, the last arrives after the close.
+        byte[] first = DtlsClients.Seal(client, DtlsClients.Payload(1, 2));
+        byte[] alert = new byte[client.SealedLength(2)];
+        Assert.Equal(alert.Length, client.SealAlert(1, 0, alert)); // close_notify
+        byte[] last = DtlsClients.Seal(client, DtlsClients.Payload(1, 3));
+        DtlsClients.SendRaw(client, [.. first, .. alert, .. last]);
+
+        await Eventually.TrueAsync(() => !handler.Closed.IsEmpty, () => "not closed", cancellationToken: cancellationToken);
+        Assert.Equal(SessionCloseReason.DtlsCloseNotify, Assert.Single(handler.Closed).Reason);
+        DtlsStatistics stats = await DtlsServers.AccountedAsync(server);
+        Assert.Equal(2, handler.Datagrams);
+        Assert.Equal(1, stats.GetDropped(DtlsDropReason.UnexpectedRecord));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_fatal_alert_closes_the_session_with_its_own_reason()
     {
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;

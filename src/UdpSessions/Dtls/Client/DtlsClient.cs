@@ -201,12 +201,15 @@ public sealed class DtlsClient : IDisposable
     internal void SendAlert(byte level, byte description)
     {
         Span<byte> record = stackalloc byte[_protection.SealedLength(2)];
-        int length = _protection.Seal(ContentType.Alert, [level, description], record);
+        int length = SealAlert(level, description, record);
         if (length > 0)
         {
             Socket.Send(record[..length], SocketFlags.None, out _);
         }
     }
+
+    /// <summary>A protected alert record, not sent; returns its length.</summary>
+    internal int SealAlert(byte level, byte description, Span<byte> record) => _protection.Seal(ContentType.Alert, [level, description], record);
 
     /// <summary>Closes the socket (without close_notify; call <see cref="Close"/> first for a graceful end).</summary>
     public void Dispose()

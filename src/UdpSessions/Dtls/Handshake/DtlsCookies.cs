@@ -53,18 +53,19 @@ internal sealed class DtlsCookies
         Span<byte> expected = stackalloc byte[CookieLength];
         foreach (CookieKey? key in (ReadOnlySpan<CookieKey?>)[keys.Current, keys.Previous])
         {
-            for (uint s = slot; key is not null && s + 1 >= slot; s--)
+            // A cookie is made in one slot and accepted in that slot and the next.
+            foreach (uint made in (ReadOnlySpan<uint>)[slot, slot - 1])
             {
-                Compute(key.Secret, peer, s, hello, expected);
-                if (CryptographicOperations.FixedTimeEquals(expected, hello.Cookie))
-                {
-                    match = new CookieMatch(key, s);
-                    return CookieCheck.Valid;
-                }
-
-                if (s == 0)
+                if (key is null)
                 {
                     break;
+                }
+
+                Compute(key.Secret, peer, made, hello, expected);
+                if (CryptographicOperations.FixedTimeEquals(expected, hello.Cookie))
+                {
+                    match = new CookieMatch(key, made);
+                    return CookieCheck.Valid;
                 }
             }
         }
