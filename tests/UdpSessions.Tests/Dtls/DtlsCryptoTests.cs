@@ -3,6 +3,7 @@ using Org.BouncyCastle.Tls;
 using UdpSessions.Dtls.Crypto;
 using UdpSessions.Dtls.Records;
 
+
 namespace UdpSessions.Tests.Dtls;
 
 /// <summary>The cryptography the DTLS layer does without the platform's classes, checked against them.</summary>
@@ -70,5 +71,50 @@ public class DtlsCryptoTests
         offCurve[64] = 1; // (0, 1) is not on P-256
         victim.ReceivePeerValue(offCurve);
         Assert.Throws<TlsFatalAlert>(() => victim.CalculateSecret());
+    }
+
+    [Theory]
+    [InlineData(false, 16, 16)]
+    [InlineData(false, 32, 16)]
+    [InlineData(true, 16, 8)]
+    [InlineData(true, 16, 16)]
+    public void OpenSSL_record_ciphers_match_the_platforms_and_reject_a_wrong_tag(bool ccmMode, int keyLength, int tagLength)
+    {
+        AeadKind kind = ccmMode ? AeadKind.Ccm : AeadKind.Gcm;
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the direct OpenSSL path is for Linux");
+        Assert.True(EvpAead.IsSupported, "libcrypto.so.3 must be callable on Linux");
+        var random = new Random(5288);
+        byte[] key = RandomNumberGenerator.GetBytes(keyLength);
+        using var sealer = new EvpAead(kind, key, tagLength, encrypt: true);
+        using var opener = new EvpAead(kind, key, tagLength, encrypt: false);
+        using var gcm = kind == AeadKind.Gcm ? new AesGcm(key, tagLength) : null;
+        using var ccm = kind == AeadKind.Ccm ? new AesCcm(key) : null;
+        for (int i = 0; i < 300; i++)
+        {
+            byte[] nonce = RandomNumberGenerator.GetBytes(12);
+            byte[] plaintext = RandomNumberGenerator.GetBytes(i < 3 ? 0 : random.Next(0, 2_100)); // empty records too
+            byte[] associated = RandomNumberGenerator.GetBytes(new[] { 13, 31 }[random.Next(2)]);
+            byte[] expected = new byte[plaintext.Length], expectedTag = new byte[tagLength];
+            if (gcm is not null)
+            {
+                gcm.Encrypt(nonce, plaintext, expected, expectedTag, associated);
+            }
+            else
+            {
+                ccm!.Encrypt(nonce, plaintext, expected, expectedTag, associated);
+            }
+
+            byte[] actual = new byte[plaintext.Length], tag = new byte[tagLength];
+            sealer.Encrypt(nonce, plaintext, actual, tag, associated);
+            Assert.Equal(expected, actual);
+            Assert.Equal(expectedTag, tag);
+
+            byte[] decrypted = new byte[plaintext.Length];
+            Assert.True(opener.TryDecrypt(nonce, actual, tag, decrypted, associated));
+            Assert.Equal(plaintext, decrypted);
+            tag[random.Next(tagLength)] ^= 1;
+            Assert.False(opener.TryDecrypt(nonce, actual, tag, decrypted, associated), $"a wrong tag passed ({plaintext.Length} bytes)");
+            Assert.True(opener.TryDecrypt(nonce, expected, expectedTag, decrypted, associated));
+        }
     }
 }

@@ -23,14 +23,7 @@ internal sealed class DtlsCounters
     public long FinalFlightResends;
     public readonly long[] Dropped = new long[Enum.GetValues<DtlsDropReason>().Length];
 
-    /// <summary>Counts one dropped record (the record is also counted as received).</summary>
-    public void Drop(DtlsDropReason reason)
-    {
-        RecordsReceived++;
-        Dropped[(int)reason]++;
-    }
-
-    /// <summary>Thread-safe variant of <see cref="Drop"/> for the shared set.</summary>
+    /// <summary>Counts one record received and dropped, from any thread (the shared set).</summary>
     public void DropShared(DtlsDropReason reason)
     {
         Interlocked.Increment(ref RecordsReceived);

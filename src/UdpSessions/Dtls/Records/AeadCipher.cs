@@ -3,20 +3,26 @@ using System.Security.Cryptography;
 namespace UdpSessions.Dtls.Records;
 
 /// <summary>
-/// AES-GCM (<see cref="AesGcm"/>) or AES-CCM (<see cref="AesCcm128"/> on the processor's AES instructions, or
-/// <see cref="AesCcm"/>, which allocates per call, where those are missing) behind one shape. An instance is not
-/// thread-safe (a platform cipher context is reused across calls): the record layer gives each direction its own.
+/// The record cipher of one direction behind one shape: on Linux OpenSSL's AES-GCM/CCM on a context kept for the
+/// connection (<see cref="EvpAead"/>); elsewhere <see cref="AesGcm"/>, and for CCM <see cref="AesCcm128"/> on the
+/// processor's AES instructions, or <see cref="AesCcm"/> (which allocates per call) where those are missing. An
+/// instance is not thread-safe (a cipher context is reused across calls): the record layer gives each direction its own.
 /// </summary>
 internal sealed class AeadCipher : IDisposable
 {
+    private readonly EvpAead? _evp;
     private readonly AesGcm? _gcm;
     private readonly AesCcm128? _ccmIntrinsics;
     private readonly AesCcm? _ccm;
 
-    public AeadCipher(AeadKind kind, ReadOnlySpan<byte> key, int tagLength)
+    public AeadCipher(AeadKind kind, ReadOnlySpan<byte> key, int tagLength, bool encrypt)
     {
         TagLength = tagLength;
-        if (kind == AeadKind.Gcm)
+        if (EvpAead.IsSupported && (kind == AeadKind.Gcm || key.Length == 16))
+        {
+            _evp = new EvpAead(kind, key, tagLength, encrypt);
+        }
+        else if (kind == AeadKind.Gcm)
         {
             _gcm = new AesGcm(key, tagLength);
         }
@@ -35,7 +41,11 @@ internal sealed class AeadCipher : IDisposable
     /// <summary>Encrypts; <paramref name="plaintext"/> and <paramref name="ciphertext"/> may be the same memory.</summary>
     public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag, ReadOnlySpan<byte> associatedData)
     {
-        if (_gcm is not null)
+        if (_evp is not null)
+        {
+            _evp.Encrypt(nonce, plaintext, ciphertext, tag, associatedData);
+        }
+        else if (_gcm is not null)
         {
             _gcm.Encrypt(nonce, plaintext, ciphertext, tag, associatedData);
         }
@@ -52,6 +62,11 @@ internal sealed class AeadCipher : IDisposable
     /// <summary>Decrypts and authenticates; false (nothing usable in <paramref name="plaintext"/>) when the tag does not match.</summary>
     public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext, ReadOnlySpan<byte> associatedData)
     {
+        if (_evp is not null)
+        {
+            return _evp.TryDecrypt(nonce, ciphertext, tag, plaintext, associatedData);
+        }
+
         if (_ccmIntrinsics is not null)
         {
             return _ccmIntrinsics.TryDecrypt(nonce, ciphertext, tag, plaintext, associatedData);
@@ -79,6 +94,7 @@ internal sealed class AeadCipher : IDisposable
 
     public void Dispose()
     {
+        _evp?.Dispose();
         _gcm?.Dispose();
         _ccm?.Dispose();
     }

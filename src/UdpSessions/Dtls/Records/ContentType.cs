@@ -17,5 +17,4 @@ internal static class HandshakeType
 {
     public const byte ClientHello = 1;
     public const byte HelloVerifyRequest = 3;
-    public const byte Finished = 20;
 }

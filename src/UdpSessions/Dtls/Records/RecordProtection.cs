@@ -47,8 +47,8 @@ internal sealed class RecordProtection : IDisposable
         ReadOnlySpan<byte> serverKey = keyBlock.Slice(k, k);
         ReadOnlySpan<byte> clientIv = keyBlock.Slice(2 * k, iv);
         ReadOnlySpan<byte> serverIv = keyBlock.Slice((2 * k) + iv, iv);
-        _sealer = new AeadCipher(suite.Aead, isServer ? serverKey : clientKey, suite.TagLength);
-        _opener = new AeadCipher(suite.Aead, isServer ? clientKey : serverKey, suite.TagLength);
+        _sealer = new AeadCipher(suite.Aead, isServer ? serverKey : clientKey, suite.TagLength, encrypt: true);
+        _opener = new AeadCipher(suite.Aead, isServer ? clientKey : serverKey, suite.TagLength, encrypt: false);
         _writeIv = (isServer ? serverIv : clientIv).ToArray();
         _readIv = (isServer ? clientIv : serverIv).ToArray();
         _readConnectionId = readConnectionId;
@@ -63,8 +63,6 @@ internal sealed class RecordProtection : IDisposable
 
     /// <summary>Length of the connection ID on incoming records (0: none).</summary>
     public int ReadConnectionIdLength => _readConnectionId.Length;
-
-    public ReadOnlySpan<byte> ReadConnectionId => _readConnectionId;
 
     /// <summary>Bytes of a sealed record for <paramref name="plaintextLength"/> bytes of plaintext.</summary>
     public int SealedLength(int plaintextLength) =>

@@ -11,9 +11,6 @@ internal sealed class ReplayWindow
     private long _highest = -1;
     private ulong _seen; // bit i: _highest - i was received
 
-    /// <summary>The highest sequence number accepted so far, -1 before the first.</summary>
-    public long Highest => _highest;
-
     /// <summary>True when <paramref name="sequence"/> was already received or is older than the window.</summary>
     public bool IsReplay(long sequence)
     {

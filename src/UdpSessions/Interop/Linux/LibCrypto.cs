@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 namespace UdpSessions.Interop.Linux;
 
 /// <summary>
-/// OpenSSL's elliptic-curve primitives, called directly for the DTLS handshake's ephemeral ECDH. The EC_KEY functions
-/// skip OpenSSL 3's provider look-ups and the full public-key checks (a scalar multiplication each) that the platform's
-/// <c>ECDiffieHellman</c> makes on every import and derive: a third of the CPU. The library is the one
+/// OpenSSL called directly by the DTLS layer where the platform's wrappers cost more than the work: ephemeral ECDH on
+/// EC_KEY (which skips OpenSSL 3's provider look-ups and the full public-key checks, a scalar multiplication each, that
+/// <c>ECDiffieHellman</c> makes on every import and derive) and AES-GCM/CCM on a cipher context kept per direction
+/// (<c>AesGcm</c> spends about 1.5 µs more per 1,000-byte record). The library is the one
 /// System.Security.Cryptography loads on Linux. Every pointer is owned by a <see cref="SafeEcKeyHandle"/> or freed
 /// before the call returns; errors are cleared so they cannot leak into the platform's next OpenSSL call.
 /// </summary>
@@ -48,6 +49,47 @@ internal static unsafe partial class LibCrypto
 
     [LibraryImport(Library, EntryPoint = "ERR_clear_error")]
     public static partial void ErrClearError();
+
+    // AEAD for the record layer: a cipher context kept per connection and direction, re-initialised with the nonce only.
+    public const int CtrlSetIvLength = 0x9;   // EVP_CTRL_AEAD_SET_IVLEN
+    public const int CtrlGetTag = 0x10;       // EVP_CTRL_AEAD_GET_TAG
+    public const int CtrlSetTag = 0x11;       // EVP_CTRL_AEAD_SET_TAG
+
+    [LibraryImport(Library, EntryPoint = "EVP_aes_128_gcm")]
+    public static partial nint EvpAes128Gcm();
+
+    [LibraryImport(Library, EntryPoint = "EVP_aes_256_gcm")]
+    public static partial nint EvpAes256Gcm();
+
+    [LibraryImport(Library, EntryPoint = "EVP_aes_128_ccm")]
+    public static partial nint EvpAes128Ccm();
+
+    [LibraryImport(Library, EntryPoint = "EVP_CIPHER_CTX_new")]
+    public static partial SafeEvpCipherContextHandle EvpCipherContextNew();
+
+    [LibraryImport(Library, EntryPoint = "EVP_CIPHER_CTX_free")]
+    public static partial void EvpCipherContextFree(nint context);
+
+    [LibraryImport(Library, EntryPoint = "EVP_CIPHER_CTX_ctrl")]
+    public static partial int EvpCipherContextControl(SafeEvpCipherContextHandle context, int type, int argument, byte* pointer);
+
+    [LibraryImport(Library, EntryPoint = "EVP_EncryptInit_ex")]
+    public static partial int EvpEncryptInit(SafeEvpCipherContextHandle context, nint cipher, nint engine, byte* key, byte* iv);
+
+    [LibraryImport(Library, EntryPoint = "EVP_DecryptInit_ex")]
+    public static partial int EvpDecryptInit(SafeEvpCipherContextHandle context, nint cipher, nint engine, byte* key, byte* iv);
+
+    [LibraryImport(Library, EntryPoint = "EVP_EncryptUpdate")]
+    public static partial int EvpEncryptUpdate(SafeEvpCipherContextHandle context, byte* output, int* outputLength, byte* input, int inputLength);
+
+    [LibraryImport(Library, EntryPoint = "EVP_DecryptUpdate")]
+    public static partial int EvpDecryptUpdate(SafeEvpCipherContextHandle context, byte* output, int* outputLength, byte* input, int inputLength);
+
+    [LibraryImport(Library, EntryPoint = "EVP_EncryptFinal_ex")]
+    public static partial int EvpEncryptFinal(SafeEvpCipherContextHandle context, byte* output, int* outputLength);
+
+    [LibraryImport(Library, EntryPoint = "EVP_DecryptFinal_ex")]
+    public static partial int EvpDecryptFinal(SafeEvpCipherContextHandle context, byte* output, int* outputLength);
 
     /// <summary>Writes the key's public point uncompressed (0x04 | X | Y); returns the length, 0 on failure.</summary>
     public static int WritePublicPoint(SafeEcKeyHandle key, Span<byte> destination)
@@ -107,6 +149,23 @@ internal sealed class SafeEcKeyHandle : SafeHandle
     protected override bool ReleaseHandle()
     {
         LibCrypto.EcKeyFree(handle);
+        return true;
+    }
+}
+
+/// <summary>Owns an OpenSSL EVP_CIPHER_CTX.</summary>
+internal sealed class SafeEvpCipherContextHandle : SafeHandle
+{
+    public SafeEvpCipherContextHandle()
+        : base(0, ownsHandle: true)
+    {
+    }
+
+    public override bool IsInvalid => handle == 0;
+
+    protected override bool ReleaseHandle()
+    {
+        LibCrypto.EvpCipherContextFree(handle);
         return true;
     }
 }
