@@ -64,12 +64,9 @@ public class DtlsConnectionIdTests
     public async Task Forged_replayed_or_older_records_from_a_new_address_do_not_move_the_session()
     {
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
-        var handler = new DtlsEchoHandler();
-        await using SessionServer server = await SessionServer.StartAsync(DtlsServers.Options(), handler, cancellationToken: cancellationToken);
-        using DtlsClient client = DtlsClient.Connect(server.LocalEndPoint, DtlsServers.PskClient(connectionId: true));
-        DtlsClients.Echo(client, DtlsClients.Payload(2, 0));
+        await using OneClientServer setup = await OneClientServer.StartAsync(connectionId: true, cancellationToken);
+        (SessionServer server, DtlsClient client, Session session) = (setup.Server, setup.Client, setup.Session);
         IPEndPoint home = DtlsClients.LocalEndPoint(client);
-        Session session = handler.Only(home);
 
         byte[] older = DtlsClients.Seal(client, DtlsClients.Payload(2, 1));
         byte[] newer = DtlsClients.Seal(client, DtlsClients.Payload(2, 2));

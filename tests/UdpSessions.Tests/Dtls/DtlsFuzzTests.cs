@@ -72,10 +72,8 @@ public class DtlsFuzzTests
     public async Task A_live_server_survives_mutated_records_and_ClientHellos_and_delivers_none_of_them()
     {
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
-        var handler = new DtlsEchoHandler();
-        await using SessionServer server = await SessionServer.StartAsync(DtlsServers.Options(), handler, cancellationToken: cancellationToken);
-        using DtlsClient client = DtlsClient.Connect(server.LocalEndPoint, DtlsServers.PskClient(connectionId: true));
-        DtlsClients.Echo(client, DtlsClients.Payload(1, 0));
+        await using OneClientServer setup = await OneClientServer.StartAsync(connectionId: true, cancellationToken);
+        (SessionServer server, DtlsEchoHandler handler, DtlsClient client) = (setup.Server, setup.Handler, setup.Client);
         using var stranger = new Socket(System.Net.Sockets.AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         stranger.Connect(server.LocalEndPoint);
 

@@ -63,6 +63,49 @@ public static class DtlsServers
     }
 }
 
+/// <summary>A DTLS echo server on loopback with one PSK client whose first record has been echoed (the common start of a test).</summary>
+public sealed class OneClientServer : IAsyncDisposable
+{
+    private OneClientServer(SessionServer server, DtlsEchoHandler handler, DtlsClient client)
+    {
+        Server = server;
+        Handler = handler;
+        Client = client;
+    }
+
+    public SessionServer Server { get; }
+
+    public DtlsEchoHandler Handler { get; }
+
+    public DtlsClient Client { get; }
+
+    /// <summary>The server's session of <see cref="Client"/>.</summary>
+    public Session Session => Handler.Only(DtlsClients.LocalEndPoint(Client));
+
+    public static async Task<OneClientServer> StartAsync(bool connectionId, CancellationToken cancellationToken)
+    {
+        var handler = new DtlsEchoHandler();
+        SessionServer server = await SessionServer.StartAsync(DtlsServers.Options(), handler, cancellationToken: cancellationToken);
+        try
+        {
+            DtlsClient client = DtlsClient.Connect(server.LocalEndPoint, DtlsServers.PskClient(connectionId));
+            DtlsClients.Echo(client, DtlsClients.Payload(1, 0));
+            return new OneClientServer(server, handler, client);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Server.DisposeAsync();
+    }
+}
+
 /// <summary>An echo handler that records what the application saw: sessions accepted and closed, datagrams.</summary>
 public sealed class DtlsEchoHandler : SessionHandler
 {

@@ -45,10 +45,8 @@ public class DtlsSessionTests
     public async Task Records_after_a_close_notify_in_the_same_datagram_are_counted_and_not_delivered()
     {
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
-        var handler = new DtlsEchoHandler();
-        await using SessionServer server = await SessionServer.StartAsync(DtlsServers.Options(), handler, cancellationToken: cancellationToken);
-        using DtlsClient client = DtlsClient.Connect(server.LocalEndPoint, DtlsServers.PskClient());
-        DtlsClients.Echo(client, DtlsClients.Payload(1, 1));
+        await using OneClientServer setup = await OneClientServer.StartAsync(connectionId: false, cancellationToken);
+        (SessionServer server, DtlsEchoHandler handler, DtlsClient client) = (setup.Server, setup.Handler, setup.Client);
 
         // One datagram: data, close_notify, data. The first is delivered, the last arrives after the close.
         byte[] first = DtlsClients.Seal(client, DtlsClients.Payload(1, 2));
@@ -68,13 +66,10 @@ public class DtlsSessionTests
     public async Task A_fatal_alert_closes_the_session_with_its_own_reason()
     {
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
-        var handler = new DtlsEchoHandler();
-        await using SessionServer server = await SessionServer.StartAsync(DtlsServers.Options(), handler, cancellationToken: cancellationToken);
-        using DtlsClient client = DtlsClient.Connect(server.LocalEndPoint, DtlsServers.PskClient());
-        DtlsClients.Echo(client, DtlsClients.Payload(1, 1));
-        Session session = handler.Only(DtlsClients.LocalEndPoint(client));
+        await using OneClientServer setup = await OneClientServer.StartAsync(connectionId: false, cancellationToken);
+        (SessionServer server, DtlsEchoHandler handler, Session session) = (setup.Server, setup.Handler, setup.Session);
 
-        client.SendAlert(2, 80); // fatal internal_error
+        setup.Client.SendAlert(2, 80); // fatal internal_error
         await Eventually.TrueAsync(() => !handler.Closed.IsEmpty, () => "not closed", cancellationToken: cancellationToken);
         Assert.Equal(SessionCloseReason.DtlsFatalAlert, Assert.Single(handler.Closed).Reason);
         Assert.Equal((byte)80, session.Dtls!.ReceivedAlert);
