@@ -43,6 +43,16 @@ scripts/ensure-dtls-peers.sh || echo "DTLS peer programs could not be installed:
 run_suite "Linux: UdpSessions.Tests" dotnet tests/UdpSessions.Tests/bin/Release/net10.0/UdpSessions.Tests.dll
 run_suite "Linux: udps.Tests" dotnet tests/udps.Tests/bin/Release/net10.0/udps.Tests.dll
 
+# The user's path from packages: pack, install the tool and run it, build against the package (scripts/pack-check.sh).
+# One suite, counted as 1 passed or 1 failed.
+echo "== Packages: scripts/pack-check.sh"
+if timeout --kill-after=10 "${PACK_CHECK_TIMEOUT:-900}" scripts/pack-check.sh; then
+  passed=$((passed + 1))
+else
+  echo "Packages: scripts/pack-check.sh failed: counted as one failure"
+  failed=$((failed + 1)); status=1
+fi
+
 # The Windows lane: the IOCP engine's suite, published for win-x64 and run under Wine. Missing Wine, a failed publish
 # or a crash count as failures, never as a skip.
 windows_lane() {

@@ -41,7 +41,7 @@ public class AddressMapBenchmarks
         int found = 0;
         foreach (byte[] sockaddr in _sockaddrs)
         {
-            if (_registry.TryFind(PeerAddress.FromLinuxSockAddr(sockaddr), out _))
+            if (_registry.TryFind(new SessionKey(PeerAddress.FromLinuxSockAddr(sockaddr), default), out _))
             {
                 found++;
             }

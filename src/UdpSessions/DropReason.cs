@@ -36,4 +36,10 @@ public enum DropReason
 
     /// <summary>The <see cref="SessionServerOptions.AcceptFilter"/> answered an unknown peer's datagram with a challenge instead.</summary>
     Challenged,
+
+    /// <summary>
+    /// Read on another I/O thread's socket for a session of this thread (after the kernel moved the peer between
+    /// listeners) while this thread already held its limit of such hand-overs behind a slow handler.
+    /// </summary>
+    RedirectQueueFull,
 }

@@ -16,8 +16,12 @@ public sealed class ServerStatistics
         _dropped = new long[Enum.GetValues<DropReason>().Length];
         _closed = new long[Enum.GetValues<SessionCloseReason>().Length + 1];
         ActiveSessions = activeSessions;
+        var listenerDatagrams = new List<long>();
         foreach (LoopCounters c in loops)
         {
+            listenerDatagrams.Add(Volatile.Read(ref c.ListenerDatagrams));
+            SessionsPromoted += Volatile.Read(ref c.SessionsPromoted);
+            DatagramsRedirected += Volatile.Read(ref c.DatagramsRedirected);
             DatagramsReceived += Volatile.Read(ref c.DatagramsReceived);
             BytesReceived += Volatile.Read(ref c.BytesReceived);
             DatagramsDelivered += Volatile.Read(ref c.DatagramsDelivered);
@@ -38,6 +42,7 @@ public sealed class ServerStatistics
             Add(_closed, c.Closed);
         }
 
+        ListenerDatagramsByThread = listenerDatagrams;
         DatagramsSent += Volatile.Read(ref sends.DatagramsSent);
         BytesSent += Volatile.Read(ref sends.BytesSent);
         SendsDroppedBufferFull = Volatile.Read(ref sends.DroppedSendBufferFull);
@@ -96,8 +101,27 @@ public sealed class ServerStatistics
     /// </summary>
     public long LateAfterClose { get; }
 
-    /// <summary>Sessions accepted without a socket of their own (socket budget or fd limit), served through the listener.</summary>
+    /// <summary>
+    /// Sessions that were to get a connected socket of their own (<see cref="SessionPlacement.OwnSocket"/>, an adaptive
+    /// promotion, the IOCP engine) but got none: the socket budget was spent or no fd was left. They are served through
+    /// the listener with the same API.
+    /// </summary>
     public long SessionsWithoutSocket { get; }
+
+    /// <summary>
+    /// Sessions that were given a connected socket of their own after they started on the listener (epoll engine:
+    /// <see cref="SessionServerOptions.Placement"/>).
+    /// </summary>
+    public long SessionsPromoted { get; }
+
+    /// <summary>
+    /// Datagrams read by one I/O thread for a session that belongs to another and handed over to it (the kernel
+    /// moved the peer to another listener, e.g. when the listening group changed).
+    /// </summary>
+    public long DatagramsRedirected { get; }
+
+    /// <summary>Datagrams read from each I/O thread's listening socket, by thread (epoll: one listener per thread).</summary>
+    public IReadOnlyList<long> ListenerDatagramsByThread { get; }
 
     /// <summary>Unexpected socket errors (each is logged).</summary>
     public long SocketErrors { get; }
@@ -121,7 +145,8 @@ public sealed class ServerStatistics
     public override string ToString() =>
         $"active={ActiveSessions} accepted={SessionsAccepted} closed={SessionsClosed} received={DatagramsReceived} " +
         $"delivered={DatagramsDelivered} dropped={DatagramsDropped} sent={DatagramsSent} strays={StraysRerouted} " +
-        $"late={ListenerLateDatagrams} withoutSocket={SessionsWithoutSocket} handlerErrors={HandlerErrors}";
+        $"late={ListenerLateDatagrams} withoutSocket={SessionsWithoutSocket} promoted={SessionsPromoted} redirected={DatagramsRedirected} " +
+        $"handlerErrors={HandlerErrors}";
 
     private static void Add(long[] total, long[] part)
     {

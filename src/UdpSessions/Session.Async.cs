@@ -29,16 +29,19 @@ public sealed partial class Session
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            switch (engine.TrySend(this, datagram.Span))
+            // Never queued in a send batch: the caller awaits the datagram's fate.
+            switch (engine.TrySend(this, datagram.Span, mayQueue: false))
             {
-                case SendStatus.Sent:
+                case SendStatus.Sent or SendStatus.Queued:
                     return;
                 case SendStatus.WouldBlock:
                     await engine.WaitUntilWritableAsync(this, cancellationToken).ConfigureAwait(false);
                     break;
                 case SendStatus.Failed:
+                    Interlocked.Increment(ref engine.SendCounters.Failed);
                     throw new IOException("The datagram could not be sent; the socket error is logged.");
                 default:
+                    Interlocked.Increment(ref engine.SendCounters.DroppedSessionClosed);
                     throw new SessionClosedException(CloseReason ?? SessionCloseReason.ClosedByApplication);
             }
         }

@@ -12,8 +12,11 @@ namespace UdpSessions;
 public sealed partial class Session : IAsyncDisposable
 {
     private static long s_nextId;
-    private int _state; // SessionState
-    private SessionCloseReason _closeReason;
+    // The state (low byte) and the close reason (above it) in one word, so that a reader never sees a closed session
+    // without its reason: both change with one atomic write.
+    private int _state;
+    private IPEndPoint? _remoteEndPoint;
+    private IPEndPoint? _localEndPoint;
 
     internal Session(IoLoop home, PeerAddress peer, PeerAddress local)
     {
@@ -21,8 +24,7 @@ public sealed partial class Session : IAsyncDisposable
         Home = home;
         Peer = peer;
         Local = local;
-        RemoteEndPoint = peer.ToIPEndPoint();
-        LocalEndPoint = local.ToIPEndPoint();
+        Key = home.Engine.KeyOf(peer, local);
         LastActivity = home.Now;
     }
 
@@ -30,13 +32,13 @@ public sealed partial class Session : IAsyncDisposable
     public long Id { get; }
 
     /// <summary>The peer's address and port.</summary>
-    public IPEndPoint RemoteEndPoint { get; private set; }
+    public IPEndPoint RemoteEndPoint => _remoteEndPoint ??= Peer.ToIPEndPoint(); // made on first use: accepting stays cheap
 
     /// <summary>
     /// The server address the peer wrote to, which is also the source of every reply. (The portable engine on a
     /// wildcard listener reports the wildcard address; its replies take the source address the route picks.)
     /// </summary>
-    public IPEndPoint LocalEndPoint { get; }
+    public IPEndPoint LocalEndPoint => _localEndPoint ??= Local.ToIPEndPoint();
 
     /// <summary>A slot for the application's own per-session object.</summary>
     public object? UserState { get; set; }
@@ -45,7 +47,7 @@ public sealed partial class Session : IAsyncDisposable
     public bool IsOpen => Volatile.Read(ref _state) == (int)SessionState.Open;
 
     /// <summary>Why the session ended, or null while it is open.</summary>
-    public SessionCloseReason? CloseReason => Volatile.Read(ref _state) == (int)SessionState.Open ? null : _closeReason;
+    public SessionCloseReason? CloseReason => Volatile.Read(ref _state) is var state && state == (int)SessionState.Open ? null : ReasonOf(state);
 
     /// <summary>
     /// True when the session has a connected socket of its own; false when it is served through the listening socket
@@ -93,6 +95,9 @@ public sealed partial class Session : IAsyncDisposable
 
     internal PeerAddress Local { get; }
 
+    /// <summary>The session's key in the address map.</summary>
+    internal SessionKey Key { get; private set; }
+
     /// <summary>The peer's address in the engine's native form, for sends through the listener (sessions without a socket).</summary>
     internal object? PeerNativeAddress { get; set; }
 
@@ -108,9 +113,6 @@ public sealed partial class Session : IAsyncDisposable
     /// <summary>Index in the engine's session table; with <see cref="Generation"/> it is what epoll's data carries.</summary>
     internal int Slot { get; set; } = -1;
 
-    /// <summary>The session socket was bound to the wildcard address (see SessionSocketFactory), so disconnecting it hands its traffic back to the listener.</summary>
-    internal bool SocketBoundToWildcard { get; set; }
-
     internal int Generation { get; set; }
 
     /// <summary>
@@ -120,6 +122,22 @@ public sealed partial class Session : IAsyncDisposable
     internal bool SourceVerified { get; set; }
 
     internal long LastActivity { get; set; }
+
+    /// <summary>
+    /// Adaptive placement: datagrams left before the session is considered for a socket of its own, and when the
+    /// current count started (see EpollLoop.Placement). 0 when the session is not a candidate.
+    /// </summary>
+    internal int PromotionCountdown;
+
+    internal long PromotionWindowStart;
+
+    /// <summary>The session's own socket is in its loop's epoll (promoted sockets wait for the listener first).</summary>
+    internal bool SocketRegistered { get; set; }
+
+    /// <summary>A promoted socket is read once its loop's listener has run dry (or read this many datagrams) since connect().</summary>
+    internal long ListenerEmptyMark { get; set; }
+
+    internal long ListenerReadMark { get; set; }
 
     // Intrusive links of the owning loop's timer wheel: no allocation and O(1) removal per session.
     internal Session? WheelNext { get; set; }
@@ -131,9 +149,8 @@ public sealed partial class Session : IAsyncDisposable
     /// <summary>Marks the session closing with <paramref name="reason"/> and asks its loop to tear it down. First reason wins.</summary>
     internal void RequestClose(SessionCloseReason reason)
     {
-        if (Interlocked.CompareExchange(ref _state, (int)SessionState.Closing, (int)SessionState.Open) == (int)SessionState.Open)
+        if (Interlocked.CompareExchange(ref _state, Pack(SessionState.Closing, reason), (int)SessionState.Open) == (int)SessionState.Open)
         {
-            _closeReason = reason;
             Home.PostClose(this);
         }
     }
@@ -141,16 +158,31 @@ public sealed partial class Session : IAsyncDisposable
     /// <summary>Called by the home loop only. Returns false if the session was already torn down.</summary>
     internal bool MarkClosed(SessionCloseReason reasonIfOpen)
     {
-        int previous = Interlocked.Exchange(ref _state, (int)SessionState.Closed);
-        if (previous == (int)SessionState.Open)
+        while (true)
         {
-            _closeReason = reasonIfOpen;
-        }
+            int state = Volatile.Read(ref _state);
+            if ((state & 0xFF) == (int)SessionState.Closed)
+            {
+                return false;
+            }
 
-        return previous != (int)SessionState.Closed;
+            SessionCloseReason reason = state == (int)SessionState.Open ? reasonIfOpen : ReasonOf(state);
+            if (Interlocked.CompareExchange(ref _state, Pack(SessionState.Closed, reason), state) == state)
+            {
+                return true;
+            }
+        }
     }
 
-    internal SessionCloseReason PendingCloseReason => _closeReason;
+    /// <summary>True once its loop has torn the session down (not merely asked to).</summary>
+    internal bool IsTornDown => (Volatile.Read(ref _state) & 0xFF) == (int)SessionState.Closed;
+
+    /// <summary>The reason of a close that was requested (or done); meaningless while the session is open.</summary>
+    internal SessionCloseReason PendingCloseReason => ReasonOf(Volatile.Read(ref _state));
+
+    private static int Pack(SessionState state, SessionCloseReason reason) => (int)state | ((int)reason << 8);
+
+    private static SessionCloseReason ReasonOf(int state) => (SessionCloseReason)(state >> 8);
 
     private enum SessionState
     {

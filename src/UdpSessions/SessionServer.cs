@@ -166,16 +166,31 @@ public sealed class SessionServer : IAsyncDisposable
                 _dtls?.SendCloseNotifyToAll(); // while the sockets are open
             }
 
-            stop = _stopTask ??= _started ? _engine.StopAsync() : Task.CompletedTask;
+            // The async API's accept queue completes when the engine has stopped, whether or not this caller waits.
+            stop = _stopTask ??= StopEngineAsync();
         }
 
         await stop.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _dtls?.Dispose();
-        _asyncHandler?.Complete();
     }
 
     /// <summary>Stops the server.</summary>
     public ValueTask DisposeAsync() => StopAsync(CancellationToken.None);
+
+    private async Task StopEngineAsync()
+    {
+        try
+        {
+            if (_started)
+            {
+                await _engine.StopAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _dtls?.Dispose();
+            _asyncHandler?.Complete();
+        }
+    }
 
     private AsyncSessionHandler AsyncHandler => _asyncHandler
         ?? throw new InvalidOperationException("This server has a SessionHandler: new sessions arrive in its OnSessionAccepted.");

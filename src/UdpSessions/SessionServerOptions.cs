@@ -53,12 +53,32 @@ public sealed class SessionServerOptions
     public int SendBufferSize { get; set; }
 
     /// <summary>
-    /// Most sessions that get a connected socket of their own; the rest are served through the listening socket
-    /// and an address map, with the same API. Null: no budget (sockets are used until the fd limit, after which the
-    /// same fallback applies). 0: no session gets its own socket (the address-map design, better on kernels before
-    /// 6.13, which scan every connected socket of the port for each datagram).
+    /// Where the epoll engine serves sessions: on the listener, on a socket of their own, or (default) on the listener
+    /// until they prove busy enough for a socket of their own. See <see cref="SessionPlacement"/>.
+    /// </summary>
+    public SessionPlacement Placement { get; set; } = SessionPlacement.Adaptive;
+
+    /// <summary>
+    /// <see cref="SessionPlacement.Adaptive"/>: a session that receives this many datagrams within one second is
+    /// promoted to a socket of its own. Default: 2,000.
+    /// </summary>
+    public int PromotionDatagramsPerSecond { get; set; } = 2_000;
+
+    /// <summary>
+    /// Most sessions that get a connected socket of their own; the rest are served through the listening sockets and
+    /// an address map, with the same API. Null: no budget with <see cref="SessionPlacement.OwnSocket"/> (sockets are
+    /// used until the fd limit, after which the same fallback applies), and <see cref="DefaultAdaptiveSocketBudget"/>
+    /// with <see cref="SessionPlacement.Adaptive"/>. 0: no session gets its own socket (as
+    /// <see cref="SessionPlacement.AddressMap"/>).
     /// </summary>
     public int? SocketBudget { get; set; }
+
+    /// <summary>
+    /// The socket budget of <see cref="SessionPlacement.Adaptive"/> when <see cref="SocketBudget"/> is null. Bounded
+    /// because every datagram the kernel does not match to a connected socket (new peers, sessions on the listener)
+    /// is matched by scanning the connected sockets of its address and port: a few nanoseconds each.
+    /// </summary>
+    public const int DefaultAdaptiveSocketBudget = 256;
 
     /// <summary>Async API: sessions accepted but not yet taken by <c>AcceptAsync</c>; beyond it new sessions are closed with <see cref="SessionCloseReason.LimitReached"/>. Default: 1024.</summary>
     public int AcceptBacklog { get; set; } = 1024;
@@ -125,6 +145,8 @@ public sealed class SessionServerOptions
         Require(SessionReceiveBufferSize >= 0, nameof(SessionReceiveBufferSize), "must not be negative");
         Require(SendBufferSize >= 0, nameof(SendBufferSize), "must not be negative");
         Require(SocketBudget is null or >= 0, nameof(SocketBudget), "must not be negative");
+        Require(Enum.IsDefined(Placement), nameof(Placement), "is not a known placement");
+        Require(PromotionDatagramsPerSecond is >= 1 and <= 100_000_000, nameof(PromotionDatagramsPerSecond), "must be between 1 and 100,000,000");
         Require(MaxNewSessionsPerSecond is null or (>= 1 and <= 10_000_000), nameof(MaxNewSessionsPerSecond), "must be between 1 and 10,000,000");
         Require(MaxNewSessionsPerSecondPerSource is null or (>= 1 and <= 10_000_000), nameof(MaxNewSessionsPerSecondPerSource), "must be between 1 and 10,000,000");
         Require(SourcePrefixLengthIPv4 is >= 0 and <= 32, nameof(SourcePrefixLengthIPv4), "must be between 0 and 32");
@@ -145,6 +167,12 @@ public sealed class SessionServerOptions
             Require(valid, $"{nameof(Tcp)}.{name}", problem);
         }
     }
+
+    /// <summary>
+    /// Tests only (epoll engine): every datagram goes to this I/O thread's listener, until the test moves them all to
+    /// another (EpollEngine.Listeners.SteerAllTo), as a change of the listening group moves peers between listeners.
+    /// </summary>
+    internal int? SteerAllToListenerForTests { get; set; }
 
     /// <summary>The largest UDP payload over IPv6 without jumbograms (65,535 - 8).</summary>
     internal const int MaxUdpPayload = 65_527;

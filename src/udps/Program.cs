@@ -6,6 +6,7 @@ var root = new RootCommand("udps: tools for UdpSessions servers.")
     EchoCommand.Create(),
     DemoCommand.Create(),
     LoadCommand.Create(),
+    PlotCommand.Create(),
 };
 
 // The commands handle SIGINT and SIGTERM themselves (ShutdownSignal). Letting System.CommandLine register for them as

@@ -90,8 +90,10 @@ public class AsyncApiTests
         Assert.Equal(third, buffer[..length]);
         SessionClosedException closed = await Assert.ThrowsAsync<SessionClosedException>(async () => await session.ReceiveAsync(buffer, timeout.Token));
         Assert.Equal(SessionCloseReason.ClosedByApplication, closed.Reason);
+        long refusedBefore = server.GetStatistics().SendsDroppedSessionClosed;
         closed = await Assert.ThrowsAsync<SessionClosedException>(async () => await session.SendAsync(first, timeout.Token));
         Assert.Equal(SessionCloseReason.ClosedByApplication, closed.Reason);
+        Assert.Equal(refusedBefore + 1, server.GetStatistics().SendsDroppedSessionClosed); // counted like a refused Send
         await Assert.ThrowsAsync<ArgumentException>(async () => await session.SendAsync(new byte[70_000], timeout.Token));
         client.AssertNothingPending(TimeSpan.FromMilliseconds(20));
     }
@@ -119,7 +121,7 @@ public class AsyncApiTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
         var handler = new RecordingHandler();
-        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(TestEngine.EpollLevelTriggered), handler, cancellationToken: timeout.Token);
+        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(TestEngine.EpollOwnSocket), handler, cancellationToken: timeout.Token);
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await server.AcceptAsync(timeout.Token));
         await Assert.ThrowsAsync<InvalidOperationException>(async () =>
         {

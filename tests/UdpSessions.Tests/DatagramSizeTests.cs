@@ -45,6 +45,7 @@ public class DatagramSizeTests
         Assert.Equal(4, stats.DatagramsDropped);
         Assert.Equal(3, stats.DatagramsDelivered);
         Assert.Equal(100 + 1, stats.BytesSent);
+        Assert.Equal(101 + 100 + 101 + 4_000 + 60_000 + 0 + 1, stats.BytesReceived); // dropped ones with their real length
         SessionRecord record = Assert.Single(handler.Sessions.Values);
         Assert.Equal([100, 0, 1], record.Lengths);
         Assert.True(record.Session.IsOpen);

@@ -18,10 +18,10 @@ public class ExhaustionStormTests
 
     public static TheoryData<TestEngine, bool> Cases() => new()
     {
-        { TestEngine.EpollLevelTriggered, true },
-        { TestEngine.EpollLevelTriggered, false },
-        { TestEngine.EpollEdgeTriggeredOneShot, true },
-        { TestEngine.EpollEdgeTriggeredOneShot, false },
+        { TestEngine.EpollOwnSocket, true },
+        { TestEngine.EpollOwnSocket, false },
+        { TestEngine.EpollOwnSocketOneShot, true },
+        { TestEngine.EpollOwnSocketOneShot, false },
     };
 
     /// <param name="engine">The engine.</param>

@@ -13,8 +13,8 @@ public class FloodAllocationTests
     private const int Measured = 2_000;
 
     [Theory(Timeout = 60_000)]
-    [InlineData(TestEngine.EpollLevelTriggered, true)]
-    [InlineData(TestEngine.EpollLevelTriggered, false)]
+    [InlineData(TestEngine.EpollOwnSocket, true)]
+    [InlineData(TestEngine.EpollOwnSocket, false)]
     [InlineData(TestEngine.Portable, true)]
     [InlineData(TestEngine.Portable, false)]
     public async Task Dropping_or_challenging_a_flood_datagram_allocates_nothing(TestEngine engine, bool challenge)

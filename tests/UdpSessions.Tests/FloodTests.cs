@@ -38,8 +38,8 @@ public class FloodTests
         }
 
         // Established sessions served through the listener (socket budget 0) share it with the flood.
-        data.Add(TestEngine.EpollLevelTriggered, Defense.NewSessionRate, true);
-        data.Add(TestEngine.EpollEdgeTriggeredOneShot, Defense.CookieFilter, true);
+        data.Add(TestEngine.EpollOwnSocket, Defense.NewSessionRate, true);
+        data.Add(TestEngine.EpollOwnSocketOneShot, Defense.CookieFilter, true);
         return data;
     }
 
@@ -129,7 +129,10 @@ public class FloodTests
         Assert.True(rounds > 0, "the established peers never completed a round during the flood");
         Assert.All(handler.Sessions.Values.Where(r => r.Session.RemoteEndPoint.Address.Equals(IPAddress.Loopback)), r => Assert.True(r.Session.IsOpen));
         Assert.Equal(EstablishedPeers, handler.Sessions.Values.Count(r => r.Session.RemoteEndPoint.Address.Equals(IPAddress.Loopback)));
-        Assert.All(handler.Sessions.Values, r => Assert.Equal(TestEngines.HasSessionSockets(engine) && !throughListener, r.Session.HasOwnSocket));
+        // Adaptive placement may promote the busy established sessions, never a flood source (one datagram each).
+        bool adaptive = engine == TestEngine.EpollAdaptive && !throughListener;
+        Assert.All(handler.Sessions.Values.Where(r => !adaptive || !r.Session.RemoteEndPoint.Address.Equals(IPAddress.Loopback)),
+            r => Assert.Equal(TestEngines.HasSessionSockets(engine) && !throughListener, r.Session.HasOwnSocket));
 
         // Every flood datagram is delivered (its source got a session) or dropped for the defense's cause alone.
         Assert.Equal(establishedSent + floodSessions, stats.DatagramsDelivered);
@@ -155,7 +158,7 @@ public class FloodTests
         // Sessions and fds never exceeded the bound: one socket per session at most, plus one flood client socket.
         int sessionBound = defense == Defense.NewSessionRate ? (int)floodSessions + EstablishedPeers : maxFloodSessions + EstablishedPeers;
         Assert.InRange(peakSessions, 0, sessionBound);
-        int fdBound = fdsBefore + (TestEngines.HasSessionSockets(engine) && !throughListener ? sessionBound - EstablishedPeers : 0) + 1;
+        int fdBound = fdsBefore + (TestEngines.HasSessionSockets(engine) && !throughListener ? sessionBound - EstablishedPeers : 0) + (adaptive ? EstablishedPeers : 0) + 1;
         Assert.InRange(peakFds, 0, fdBound);
         Assert.InRange(FileDescriptors.Count(), 0, fdBound);
 
@@ -218,7 +221,7 @@ public class FloodTests
     /// established sessions lose nothing.
     /// </summary>
     [Theory(Timeout = 60_000)]
-    [MemberData(nameof(TestEngines.Epoll), MemberType = typeof(TestEngines))]
+    [MemberData(nameof(TestEngines.OwnSocket), MemberType = typeof(TestEngines))]
     public async Task Vanishing_sources_are_closed_as_unreachable_and_every_datagram_is_counted(TestEngine engine)
     {
         using CancellationTokenSource timeout = TestTimeout.After(45, TestContext.Current.CancellationToken);

@@ -29,7 +29,7 @@ public class IdleTimeoutTests
             clients.EchoRounds(0, 1, Idle + 1, timeout.Token);
             long lastSend = Stopwatch.GetTimestamp();
             int sessionFds = TestEngines.HasSessionSockets(engine) ? 1 : 0;
-            Expect.That(fdsBeforeSessions + ((Idle + 1) * sessionFds) == FileDescriptors.Count(), () => $"{fdsBeforeSessions} + {Idle + 1} sessions != {FileDescriptors.Count()}: {FileDescriptors.Describe()}");
+            Expect.That(fdsBeforeSessions + ((Idle + 1) * sessionFds) == FileDescriptors.Count(), () => $"{fdsBeforeSessions} + {Idle + 1} sessions != {FileDescriptors.Count()}: {FileDescriptors.Describe()}; {server.GetStatistics()}");
 
             // The keeper sends every 100 ms for 1.5 s (almost four timeouts): its session must survive all of it.
             for (int sequence = 1; sequence <= 15; sequence++)

@@ -18,10 +18,10 @@ public class OrderingTests
 
     public static TheoryData<TestEngine, int> EnginesAndThreads() => new()
     {
-        { TestEngine.EpollLevelTriggered, 1 },
-        { TestEngine.EpollLevelTriggered, 2 },
-        { TestEngine.EpollEdgeTriggeredOneShot, 1 },
-        { TestEngine.EpollEdgeTriggeredOneShot, 2 },
+        { TestEngine.EpollOwnSocket, 1 },
+        { TestEngine.EpollOwnSocket, 2 },
+        { TestEngine.EpollOwnSocketOneShot, 1 },
+        { TestEngine.EpollOwnSocketOneShot, 2 },
         { TestEngine.Portable, 1 },
     };
 

@@ -6,7 +6,7 @@ namespace UdpSessions.Tests;
 public class PeerUnreachableTests
 {
     [Theory(Timeout = 60_000)]
-    [MemberData(nameof(TestEngines.Epoll), MemberType = typeof(TestEngines))]
+    [MemberData(nameof(TestEngines.OwnSocket), MemberType = typeof(TestEngines))]
     public async Task Sending_to_a_closed_peer_closes_only_its_session_with_PeerUnreachable(TestEngine engine)
     {
         using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);

@@ -95,7 +95,7 @@ public class TcpResourceTests
     // about 1 run in 30 a connection accepted around the fd shortage never completed its first receive (runtime
     // internals, not this library's code path); that engine's behaviour under fd exhaustion is not claimed.
     [Theory(Timeout = 60_000)]
-    [MemberData(nameof(TestEngines.Epoll), MemberType = typeof(TestEngines))]
+    [MemberData(nameof(TestEngines.OwnSocket), MemberType = typeof(TestEngines))]
     public async Task Out_of_fds_accepting_pauses_and_the_waiting_connections_are_served_once_fds_are_back(TestEngine engine)
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "RLIMIT_NOFILE through /proc and setrlimit");

@@ -123,8 +123,8 @@ internal sealed class DtlsConnection(DtlsSessionHandler server, Session session)
             return SendStatus.Closed;
         }
 
-        SendStatus status = session.Home.Engine.TrySendRaw(session, buffer.AsSpan(0, length));
-        if (status == SendStatus.Sent)
+        SendStatus status = session.Home.Engine.TrySendRaw(session, buffer.AsSpan(0, length)); // the engine copies what it batches
+        if (status is SendStatus.Sent or SendStatus.Queued)
         {
             if (session.Home.IsCurrentThread)
             {
@@ -502,7 +502,7 @@ internal sealed class DtlsConnection(DtlsSessionHandler server, Session session)
         try
         {
             int length = protection.Seal(ContentType.Alert, [level, description], record);
-            return length > 0 && session.Home.Engine.TrySendRaw(session, record[..length]) == SendStatus.Sent;
+            return length > 0 && session.Home.Engine.TrySendRaw(session, record[..length]) is SendStatus.Sent or SendStatus.Queued;
         }
         catch (ObjectDisposedException)
         {

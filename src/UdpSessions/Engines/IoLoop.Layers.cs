@@ -20,13 +20,20 @@ internal abstract partial class IoLoop
             return false;
         }
 
-        if (session.Home == this)
+        IoLoop home = session.Home;
+        if (home == this)
         {
             DeliverFromNewAddress(session, source, datagram);
         }
+        else if (Interlocked.Add(ref home._redirectedBytes, datagram.Length + 1) > RedirectQueueLimitBytes)
+        {
+            // The same bound as PostDatagram: a loop that cannot keep up is not handed unbounded copies.
+            Interlocked.Add(ref home._redirectedBytes, -(datagram.Length + 1));
+            Counters.Dropped[(int)DropReason.RedirectQueueFull]++;
+        }
         else
         {
-            session.Home.Post(session, new MovedPeerDatagram(source, datagram.ToArray()));
+            home.Post(session, new MovedPeerDatagram(source, datagram.ToArray()));
         }
 
         return true;
@@ -74,12 +81,16 @@ internal abstract partial class IoLoop
     {
         session.RequestClose(reason);
         Counters.DatagramsDelivered--; // Deliver adds this back when the layer returns
-        PostDatagram(session, datagram);
+        PostDatagram(this, session, datagram); // a full queue counts it as RedirectQueueFull instead
     }
 
-    /// <summary>A datagram of a moved peer, read on another loop than its session's.</summary>
+    /// <summary>A datagram of a moved peer, read on another loop than its session's (counted in the redirect bound).</summary>
     private sealed class MovedPeerDatagram(PeerAddress source, byte[] datagram) : ILoopWork
     {
-        public void Execute(IoLoop loop, Session session) => loop.DeliverFromNewAddress(session, source, datagram);
+        public void Execute(IoLoop loop, Session session)
+        {
+            Interlocked.Add(ref loop._redirectedBytes, -(datagram.Length + 1));
+            loop.DeliverFromNewAddress(session, source, datagram);
+        }
     }
 }

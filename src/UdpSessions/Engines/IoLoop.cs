@@ -1,24 +1,30 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using UdpSessions.Engines.Tcp;
 using UdpSessions.Internal;
 
 namespace UdpSessions.Engines;
 
 /// <summary>
-/// One I/O thread and the sessions it owns. Everything that touches a session's receive side, its timer and its
+/// One I/O thread and the sessions it owns. Everything that touches a session's receive side, its timers and its
 /// teardown runs here, which is why none of it needs a lock. Other threads reach a session's loop through the command
-/// queue: a close request, or a datagram that arrived on another socket (the listener, or a new session socket in its
-/// bind-to-connect window) and is copied over.
+/// queue: a close request, posted work, or a datagram that arrived on another thread's socket and is copied over.
 /// </summary>
 internal abstract partial class IoLoop
 {
+    /// <summary>
+    /// Bytes of datagrams that other threads may have handed to this loop and it has not delivered yet. Beyond it
+    /// a hand-over is refused and counted (<see cref="DropReason.RedirectQueueFull"/>) instead of growing memory
+    /// without bound behind a slow handler: the kernel's receive buffers are the back-pressure, as for everything else.
+    /// </summary>
+    internal const int RedirectQueueLimitBytes = 8 << 20;
+
     private readonly ConcurrentQueue<LoopCommand> _commands = new();
     private readonly LoopTimerQueue _timers = new();
     private readonly Action<Session> _expire;
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _redirectedBytes;
 
     protected IoLoop(UdpEngine engine, int index)
     {
@@ -95,13 +101,24 @@ internal abstract partial class IoLoop
         Wake();
     }
 
-    /// <summary>Hands a datagram read on another thread to this loop, which delivers it in arrival order of the queue.</summary>
-    public void PostDatagram(Session session, ReadOnlySpan<byte> datagram)
+    /// <summary>
+    /// Hands a datagram read on another thread to this loop, which delivers it in the order of its queue. False, and
+    /// counted on <paramref name="reader"/>, when this loop already holds <see cref="RedirectQueueLimitBytes"/>.
+    /// </summary>
+    public bool PostDatagram(IoLoop reader, Session session, ReadOnlySpan<byte> datagram)
     {
+        if (Interlocked.Add(ref _redirectedBytes, datagram.Length + 1) > RedirectQueueLimitBytes)
+        {
+            Interlocked.Add(ref _redirectedBytes, -(datagram.Length + 1));
+            reader.Counters.Dropped[(int)DropReason.RedirectQueueFull]++;
+            return false;
+        }
+
         byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, datagram.Length));
         datagram.CopyTo(copy);
         _commands.Enqueue(new LoopCommand(session, copy, datagram.Length));
         Wake();
+        return true;
     }
 
     /// <summary>Called on the stopping thread after this loop's thread has ended: drops what is queued, closes what it owned.</summary>
@@ -148,10 +165,14 @@ internal abstract partial class IoLoop
                 continue;
             }
 
-            Deliver(command.Session, command.Datagram.AsSpan(0, command.Length));
+            Interlocked.Add(ref _redirectedBytes, -(command.Length + 1));
+            DeliverRedirected(command.Session, command.Datagram.AsSpan(0, command.Length));
             ArrayPool<byte>.Shared.Return(command.Datagram);
         }
     }
+
+    /// <summary>A datagram another thread read for a session of this loop (see <see cref="PostDatagram"/>).</summary>
+    protected virtual void DeliverRedirected(Session session, ReadOnlySpan<byte> datagram) => Deliver(session, datagram);
 
     /// <summary>True when commands are queued (for loops that must not block while some are waiting).</summary>
     protected bool HasPendingCommands => !_commands.IsEmpty;
@@ -192,6 +213,11 @@ internal abstract partial class IoLoop
         }
 
         session.LastActivity = Now;
+        if (session.PromotionCountdown > 0 && --session.PromotionCountdown == 0)
+        {
+            OnPromotionCountdownElapsed(session);
+        }
+
         bool accepted;
         try
         {
@@ -214,6 +240,11 @@ internal abstract partial class IoLoop
         }
     }
 
+    /// <summary>A session's promotion countdown reached zero (engines that give busy sessions a socket of their own).</summary>
+    protected virtual void OnPromotionCountdownElapsed(Session session)
+    {
+    }
+
     /// <summary>
     /// A datagram for a session that is closing or closed: its peer is still sending, so the datagram is treated as
     /// one that arrived after the close and starts a new session, as it would a moment later. Dropped (and counted)
@@ -227,22 +258,29 @@ internal abstract partial class IoLoop
             return;
         }
 
-        // Finish the close now so that the peer leaves the map. This datagram (from the listener or another loop) is
-        // older than what the session's socket still held, so it goes first.
+        // Finish the close now so that the peer leaves the map. This datagram was read before what the session's
+        // socket still holds, so it goes first, then those, then (after them) whatever the peer sends from now on.
         List<QueuedDatagram>? leftovers = CloseSession(session, session.PendingCloseReason);
-        RouteByAddress(session.Peer, session.Local, datagram, fromListener: false);
+        RouteByAddress(session.Peer, session.Local, datagram, RouteOrigin.Leftover);
         RouteLeftovers(session, leftovers);
     }
 
     /// <summary>
-    /// Routes a datagram that came in on a shared socket (the listener, or a stray on a new session socket): to its
-    /// session if the peer has one, otherwise it accepts the peer as a new session.
+    /// Routes a datagram that came in on a shared socket (a listener, or a stray on a new session socket) or was left
+    /// on a closed session's socket: to its session if the peer has one, otherwise it accepts the peer as a new
+    /// session. A session of another loop gets it through that loop's queue.
     /// </summary>
-    protected void RouteByAddress(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> datagram, bool fromListener)
+    protected void RouteByAddress(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> datagram, RouteOrigin origin)
     {
-        if (Engine.Registry.TryFind(peer, out Session? session))
+        SessionKey key = Engine.KeyOf(peer, local);
+        if (origin != RouteOrigin.Leftover && TryHoldBack(key, datagram))
         {
-            if (fromListener && session.HasOwnSocket)
+            return;
+        }
+
+        if (Engine.Registry.TryFind(key, out Session? session))
+        {
+            if (origin == RouteOrigin.Listener && session.HasOwnSocket)
             {
                 Counters.ListenerLateDatagrams++;
             }
@@ -259,6 +297,12 @@ internal abstract partial class IoLoop
         Accept(peer, local, datagram);
     }
 
+    /// <summary>
+    /// Keeps a datagram back (copied) while an older one of the same session may still be in flight elsewhere (a
+    /// retired socket's last read); false when nothing is held for <paramref name="key"/>.
+    /// </summary>
+    protected virtual bool TryHoldBack(in SessionKey key, ReadOnlySpan<byte> datagram) => false;
+
     private void DeliverHereOrAtHome(Session session, ReadOnlySpan<byte> datagram)
     {
         if (session.Home == this)
@@ -267,14 +311,14 @@ internal abstract partial class IoLoop
         }
         else
         {
-            session.Home.PostDatagram(session, datagram);
+            Counters.DatagramsRedirected++;
+            session.Home.PostDatagram(this, session, datagram);
         }
     }
 
     /// <summary>
-    /// Accepts a new peer. The session enters the address map before its socket exists, so that its datagrams still
-    /// queued on the listener, read meanwhile by other loops, find it and are handed here; this loop delivers the
-    /// first datagram before any of them.
+    /// Accepts a new peer. The session enters the address map before anything else, so that its next datagrams,
+    /// wherever they are read, find it.
     /// </summary>
     private void Accept(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> firstDatagram)
     {
@@ -295,11 +339,7 @@ internal abstract partial class IoLoop
         }
 
         Counters.SessionsAccepted++;
-        if (!Engine.TryAttachSocket(session))
-        {
-            Counters.SessionsWithoutSocket++;
-        }
-
+        PlaceNewSession(session);
         Wheel?.Schedule(session);
         try
         {
@@ -311,9 +351,22 @@ internal abstract partial class IoLoop
         }
 
         Deliver(session, firstDatagram, rerouteIfClosed: false);
-        if (session.Socket is not null)
+        if (session.Socket is not null && !session.SocketRegistered)
         {
             RegisterSocket(session);
+            session.SocketRegistered = true;
+        }
+    }
+
+    /// <summary>
+    /// Decides where a new session is served before its first callback: by default it gets a socket of its own when
+    /// the engine can give one (registered after its first datagram), else it is served through the listener.
+    /// </summary>
+    protected virtual void PlaceNewSession(Session session)
+    {
+        if (!Engine.TryAttachSocket(session) && Engine.OffersSessionSockets)
+        {
+            Counters.SessionsWithoutSocket++;
         }
     }
 
@@ -321,7 +374,7 @@ internal abstract partial class IoLoop
     protected void TearDown(Session session, SessionCloseReason reason) => RouteLeftovers(session, CloseSession(session, reason));
 
     /// <summary>Map, timer, socket, counters, then the application's callback. Returns what its socket still held.</summary>
-    private List<QueuedDatagram>? CloseSession(Session session, SessionCloseReason reason)
+    protected List<QueuedDatagram>? CloseSession(Session session, SessionCloseReason reason)
     {
         if (!session.MarkClosed(reason))
         {
@@ -335,7 +388,12 @@ internal abstract partial class IoLoop
         List<QueuedDatagram>? leftovers = null;
         if (session.Socket is not null)
         {
-            UnregisterSocket(session);
+            if (session.SocketRegistered)
+            {
+                UnregisterSocket(session);
+                session.SocketRegistered = false;
+            }
+
             leftovers = DrainSocket(session); // last, so that as little as possible can arrive before the close
             ReleaseSocket(session);
         }
@@ -384,7 +442,7 @@ internal abstract partial class IoLoop
             }
             else
             {
-                RouteByAddress(leftover.Source, session.Local, leftover.Buffer.AsSpan(0, leftover.Length), fromListener: false);
+                RouteByAddress(leftover.Source, session.Local, leftover.Buffer.AsSpan(0, leftover.Length), RouteOrigin.Leftover);
             }
 
             ArrayPool<byte>.Shared.Return(leftover.Buffer);
@@ -420,7 +478,20 @@ internal abstract partial class IoLoop
         }
     }
 
-    protected readonly record struct QueuedDatagram(byte[] Buffer, int Length, PeerAddress Source);
+    /// <summary>Where a datagram routed by address was read.</summary>
+    protected enum RouteOrigin
+    {
+        /// <summary>A listening socket.</summary>
+        Listener,
+
+        /// <summary>A new session socket's first read, which held another peer's datagram.</summary>
+        Stray,
+
+        /// <summary>A closed session's socket, or read just before its close: older than anything its peer sends after.</summary>
+        Leftover,
+    }
+
+    internal readonly record struct QueuedDatagram(byte[] Buffer, int Length, PeerAddress Source);
 
     /// <summary>A timer filed from another thread than its session's loop.</summary>
     private sealed class TimerFiling(SessionTimer timer) : ILoopWork

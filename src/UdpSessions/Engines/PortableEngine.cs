@@ -73,11 +73,13 @@ internal sealed class PortableEngine : UdpEngine
         _loops[0].Start();
     }
 
+    public override bool OffersSessionSockets => false;
+
     protected override bool TryCreateSessionSocket(Session session) => false;
 
     protected override void PrepareSendsThroughListener(Session session) => session.PeerNativeAddress = session.RemoteEndPoint.Serialize();
 
-    protected override SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram)
+    protected override SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram, bool mayQueue)
     {
         try
         {

@@ -10,6 +10,8 @@ internal sealed class PortableLoop(PortableEngine engine) : IoLoop(engine, 0)
     /// <summary>Receive timeout: how late a close request or an idle tick can be seen at most.</summary>
     public const int PollMilliseconds = 20;
 
+    private const int MaxUdpDatagram = 65_535;
+
     // Nothing to interrupt: the receive timeout bounds how long a command waits.
     public override void Wake()
     {
@@ -18,8 +20,9 @@ internal sealed class PortableLoop(PortableEngine engine) : IoLoop(engine, 0)
     protected override void RunIo()
     {
         Socket socket = engine.Socket;
-        // One byte more than allowed, so that an oversized datagram shows as filling the buffer.
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(MaxDatagramSize + 1, pinned: true);
+        // Room for the largest UDP datagram whatever MaxDatagramSize is: ReceiveFrom cannot report the real length of
+        // a datagram it had to cut, and an oversized one is counted with its real size.
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(MaxUdpDatagram, pinned: true);
         var source = new SocketAddress(socket.AddressFamily);
         PeerAddress local = PeerAddress.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!);
         while (!Engine.Stopping)
@@ -36,7 +39,7 @@ internal sealed class PortableLoop(PortableEngine engine) : IoLoop(engine, 0)
                 }
                 else
                 {
-                    RouteByAddress(PeerAddress.FromSocketAddress(source), local, buffer.AsSpan(0, length), fromListener: true);
+                    RouteByAddress(PeerAddress.FromSocketAddress(source), local, buffer.AsSpan(0, length), RouteOrigin.Listener);
                 }
             }
 
@@ -53,7 +56,7 @@ internal sealed class PortableLoop(PortableEngine engine) : IoLoop(engine, 0)
     {
     }
 
-    /// <summary>Length of the datagram read (MaxDatagramSize + 1 when it was cut), or -1 when nothing came.</summary>
+    /// <summary>Length of the datagram read, or -1 when nothing came.</summary>
     private static int Receive(Socket socket, byte[] buffer, SocketAddress source)
     {
         try

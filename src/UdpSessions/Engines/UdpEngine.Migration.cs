@@ -22,19 +22,20 @@ internal abstract partial class UdpEngine
             return false;
         }
 
-        PeerAddress oldPeer = session.Peer;
-        if (!Registry.TryMove(session, oldPeer, newPeer))
+        SessionKey oldKey = session.Key;
+        SessionKey newKey = KeyOf(newPeer, session.Local);
+        if (!Registry.TryMove(session, oldKey, newKey))
         {
             return false;
         }
 
         if (session.Socket is not null && !ReconnectSessionSocket(session, newPeer))
         {
-            Registry.TryMove(session, newPeer, oldPeer);
+            Registry.TryMove(session, newKey, oldKey);
             return false;
         }
 
-        session.MoveTo(newPeer);
+        session.MoveTo(newPeer, newKey);
         if (session.Socket is null)
         {
             PrepareSendsThroughListener(session);

@@ -64,24 +64,53 @@ internal abstract partial class UdpEngine
         Log.Stopped(Logger, LocalEndPoint);
     }
 
+    /// <summary>
+    /// True when sessions are told apart by local address too (a wildcard listener that learns each datagram's
+    /// destination); see <see cref="SessionKey"/>.
+    /// </summary>
+    protected bool KeyIncludesLocal { get; set; }
+
+    public SessionKey KeyOf(in PeerAddress peer, in PeerAddress local) => new(peer, KeyIncludesLocal ? local : default);
+
     public ServerStatistics GetStatistics() => new(Loops.Select(loop => loop.Counters), SendCounters, Registry.ActiveCount);
 
     /// <summary>
     /// Gives a new session a connected socket of its own unless the socket budget is spent or the system has no fd
     /// to spare; false means the session is served through the listener.
     /// </summary>
-    public bool TryAttachSocket(Session session)
+    /// <summary>False for engines that serve every session through one socket (their sessions are not "without" one).</summary>
+    public virtual bool OffersSessionSockets => true;
+
+    public virtual bool TryAttachSocket(Session session)
     {
-        int? budget = Options.SocketBudget;
-        if (Interlocked.Increment(ref _ownSockets) <= (budget ?? int.MaxValue) && TryCreateSessionSocket(session))
+        if (TryReserveOwnSocket(Options.SocketBudget ?? int.MaxValue))
+        {
+            if (TryCreateSessionSocket(session))
+            {
+                return true;
+            }
+
+            ReturnOwnSocket();
+        }
+
+        PrepareSendsThroughListener(session);
+        return false;
+    }
+
+    /// <summary>Counts one more session socket unless <paramref name="budget"/> are open already.</summary>
+    protected bool TryReserveOwnSocket(int budget)
+    {
+        if (Interlocked.Increment(ref _ownSockets) <= budget)
         {
             return true;
         }
 
         Interlocked.Decrement(ref _ownSockets);
-        PrepareSendsThroughListener(session);
         return false;
     }
+
+    /// <summary>Gives back a reservation whose socket could not be made.</summary>
+    protected void ReturnOwnSocket() => Interlocked.Decrement(ref _ownSockets);
 
     /// <summary>Closes a session's own socket (after the loop unregistered it).</summary>
     public void ReleaseSocket(Session session)
@@ -94,7 +123,7 @@ internal abstract partial class UdpEngine
     {
         switch (TrySend(session, datagram))
         {
-            case SendStatus.Sent:
+            case SendStatus.Sent or SendStatus.Queued:
                 return true;
             case SendStatus.WouldBlock:
                 Interlocked.Increment(ref SendCounters.DroppedSendBufferFull);
@@ -108,12 +137,16 @@ internal abstract partial class UdpEngine
         }
     }
 
-    /// <summary>One send attempt of application data (through the session's layer, if any); the caller decides what a refusal means.</summary>
-    public SendStatus TrySend(Session session, ReadOnlySpan<byte> datagram) =>
-        session.Layer is { } layer ? layer.TrySend(session, datagram) : TrySendRaw(session, datagram);
+    /// <summary>
+    /// One send attempt of application data (through the session's layer, if any); the caller decides what a refusal
+    /// means. <paramref name="mayQueue"/>: on an I/O thread the engine may queue the datagram in the thread's send
+    /// batch (<see cref="SendStatus.Queued"/>); a refusal at the flush is then counted, not returned.
+    /// </summary>
+    public SendStatus TrySend(Session session, ReadOnlySpan<byte> datagram, bool mayQueue = true) =>
+        session.Layer is { } layer ? layer.TrySend(session, datagram) : TrySendRaw(session, datagram, mayQueue);
 
-    /// <summary>One send attempt of what goes on the wire, counted when it succeeds.</summary>
-    public SendStatus TrySendRaw(Session session, ReadOnlySpan<byte> datagram)
+    /// <summary>One send attempt of what goes on the wire, counted when it succeeds (or when a queued datagram is flushed).</summary>
+    public SendStatus TrySendRaw(Session session, ReadOnlySpan<byte> datagram, bool mayQueue = true)
     {
         if (SendLengthProblem(datagram.Length) is { } problem)
         {
@@ -128,7 +161,7 @@ internal abstract partial class UdpEngine
         SendStatus status;
         try
         {
-            status = SendCore(session, datagram);
+            status = SendCore(session, datagram, mayQueue);
         }
         catch (ObjectDisposedException)
         {
@@ -184,7 +217,8 @@ internal abstract partial class UdpEngine
     /// <summary>Readies a session without its own socket for replies sent through the listener.</summary>
     protected abstract void PrepareSendsThroughListener(Session session);
 
-    protected abstract SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram);
+    /// <summary>Sends (or, when <paramref name="mayQueue"/> and on an I/O thread, may queue) one datagram.</summary>
+    protected abstract SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram, bool mayQueue);
 
     /// <summary>Blocks up to <paramref name="timeoutMilliseconds"/> until the session's socket is writable.</summary>
     protected abstract bool PollWritable(Session session, int timeoutMilliseconds);
@@ -198,6 +232,9 @@ internal abstract partial class UdpEngine
 internal enum SendStatus
 {
     Sent,
+
+    /// <summary>In the I/O thread's send batch; counted when the batch is flushed.</summary>
+    Queued,
     WouldBlock,
     Closed,
     PeerUnreachable,

@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Error, "The accept filter threw; the datagram is dropped as rejected (logged once, every failure is counted in HandlerErrors)")]
     public static partial void AcceptFilterFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Information, "{EndPoint}: sessions stay on the listeners (an IPv4 wildcard address cannot hand a session a socket of its own without risking a lost datagram); listen on a specific address or on [::] for that")]
+    public static partial void NoSessionSocketsOnIPv4Wildcard(ILogger logger, IPEndPoint endPoint);
 }

@@ -15,6 +15,9 @@ internal sealed class LoopCounters
     public long ListenerLateDatagrams;
     public long LateAfterClose;
     public long SessionsWithoutSocket;
+    public long SessionsPromoted;
+    public long DatagramsRedirected; // read on this loop's socket for a session of another loop, handed over
+    public long ListenerDatagrams; // read from this loop's listening socket
     public long SocketErrors;
     public long DatagramsSent; // sends made on this loop's own thread (from its callbacks)
     public long BytesSent;

@@ -8,14 +8,16 @@ namespace UdpSessions.Internal;
 /// </summary>
 internal sealed class SessionRegistry(int maxSessions)
 {
-    private readonly ConcurrentDictionary<PeerAddress, Session> _byPeer = new();
+    private readonly ConcurrentDictionary<SessionKey, Session> _byKey = new();
     private int _active;
 
     public SessionTable Table { get; } = new(maxSessions);
 
     public int ActiveCount => Volatile.Read(ref _active);
 
-    public bool TryFind(in PeerAddress peer, out Session session) => _byPeer.TryGetValue(peer, out session!);
+    public bool TryFind(in SessionKey key, out Session session) => _byKey.TryGetValue(key, out session!);
+
+    public bool IsEmpty => Volatile.Read(ref _active) == 0;
 
     /// <summary>
     /// Adds a new session for its peer unless the limit is reached or another I/O thread accepted the same peer first
@@ -30,10 +32,10 @@ internal sealed class SessionRegistry(int maxSessions)
             return AddResult.LimitReached;
         }
 
-        if (!_byPeer.TryAdd(session.Peer, session))
+        if (!_byKey.TryAdd(session.Key, session))
         {
             Interlocked.Decrement(ref _active);
-            return _byPeer.TryGetValue(session.Peer, out existing) ? AddResult.Exists : TryAdd(session, out existing);
+            return _byKey.TryGetValue(session.Key, out existing) ? AddResult.Exists : TryAdd(session, out existing);
         }
 
         existing = null;
@@ -43,7 +45,7 @@ internal sealed class SessionRegistry(int maxSessions)
 
     public void Remove(Session session)
     {
-        _byPeer.TryRemove(new KeyValuePair<PeerAddress, Session>(session.Peer, session));
+        _byKey.TryRemove(new KeyValuePair<SessionKey, Session>(session.Key, session));
         Table.Remove(session);
         Interlocked.Decrement(ref _active);
     }
@@ -51,20 +53,20 @@ internal sealed class SessionRegistry(int maxSessions)
     /// <summary>
     /// Re-keys <paramref name="session"/> from <paramref name="from"/> to <paramref name="to"/> (its peer moved, see
     /// UdpEngine.MigrateSession); false when another session already holds <paramref name="to"/>. Lookups in between
-    /// find it under either address.
+    /// find it under either key.
     /// </summary>
-    public bool TryMove(Session session, in PeerAddress from, in PeerAddress to)
+    public bool TryMove(Session session, in SessionKey from, in SessionKey to)
     {
-        if (!_byPeer.TryAdd(to, session))
+        if (!_byKey.TryAdd(to, session))
         {
             return false;
         }
 
-        _byPeer.TryRemove(new KeyValuePair<PeerAddress, Session>(from, session));
+        _byKey.TryRemove(new KeyValuePair<SessionKey, Session>(from, session));
         return true;
     }
 
-    public Session[] Snapshot() => [.. _byPeer.Values];
+    public Session[] Snapshot() => [.. _byKey.Values];
 
     public enum AddResult
     {

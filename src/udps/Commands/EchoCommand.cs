@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using UdpSessions.Cli.Echo;
+using UdpSessions.Cli.Metrics;
 
 namespace UdpSessions.Cli.Commands;
 
@@ -27,6 +28,7 @@ internal static class EchoCommand
         var engine = new EngineOptions();
         var hardening = new HardeningOptions();
         var dtls = new DtlsCliOptions();
+        var metrics = new MetricsOption();
         Option<string> mode = CliOptions.Choice("--mode", "epoll registration: level (level-triggered) or oneshot (EPOLLET|EPOLLONESHOT).", "level", "level", "oneshot");
         var idle = new Option<double>("--idle-timeout-seconds")
         {
@@ -66,6 +68,7 @@ internal static class EchoCommand
         command.Options.Add(budget);
         command.Options.Add(statsFile);
         command.Options.Add(quiet);
+        metrics.AddTo(command);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -104,12 +107,13 @@ internal static class EchoCommand
                 options.MaxDatagramSize = size;
             }
 
-            return await RunAsync(options, parseResult.GetValue(statsFile), parseResult.GetValue(quiet), cancellationToken);
+            return await RunAsync(options, parseResult.GetValue(statsFile), parseResult.GetValue(quiet), metrics.GetValue(parseResult), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(SessionServerOptions options, string? statsFile, bool quiet, CancellationToken invocationToken)
+    private static async Task<int> RunAsync(
+        SessionServerOptions options, string? statsFile, bool quiet, MetricsEndpoint? metricsAddress, CancellationToken invocationToken)
     {
         using var shutdown = new ShutdownSignal(invocationToken);
         using AllocationStatsFile? stats = statsFile is null ? null : new AllocationStatsFile(statsFile, TimeSpan.FromMilliseconds(100));
@@ -121,6 +125,12 @@ internal static class EchoCommand
         catch (Exception e) when (e is ArgumentException or PlatformNotSupportedException or IOException or System.Net.Sockets.SocketException)
         {
             await Console.Error.WriteLineAsync($"udps echo: cannot start: {e.Message}");
+            return 2;
+        }
+
+        if (!PrometheusEndpoint.TryStart(metricsAddress, [server], "udps echo", out PrometheusEndpoint? prometheus))
+        {
+            await server.StopAsync(CancellationToken.None);
             return 2;
         }
 
@@ -139,6 +149,7 @@ internal static class EchoCommand
         }
         finally
         {
+            prometheus?.Dispose();
             // The shutdown token has fired by now; stopping must not be cancelled by it.
             await server.StopAsync(CancellationToken.None);
         }

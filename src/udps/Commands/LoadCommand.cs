@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Spectre.Console;
 using UdpSessions.Cli.Load;
+using UdpSessions.Cli.Plots;
 
 namespace UdpSessions.Cli.Commands;
 
@@ -40,12 +41,13 @@ internal static class LoadCommand
         var json = new Option<bool>("--json") { Description = "Print the result as JSON on stdout (progress goes to stderr)." };
         Option<int?> serverPid = CliOptions.OptionalInt("--server-pid", "Also report this local server process's CPU time per reply (/proc/PID/stat).", 1);
         var serverStats = new Option<string?>("--server-stats-file") { Description = "The server's --stats-file, to report its managed bytes allocated per reply." };
+        Option<string?> plot = PlotCommand.PictureOption("--plot", "Draw replies/s over time and the latency percentile distribution into this .svg or .png file.");
 
         var dtls = new DtlsCliOptions();
         var command = new Command("load", "Load a UDP echo server from many sessions and verify every reply (lost, late, corrupt, misrouted, duplicated).");
         dtls.AddTo(command, server: false);
         dtls.Excludes(command, churn, "every replacement session would need a handshake");
-        foreach (Option option in (Option[])[host, port, sessions, threads, size, window, rate, warmup, duration, timeout, churn, maxLoss, json, serverPid, serverStats])
+        foreach (Option option in (Option[])[host, port, sessions, threads, size, window, rate, warmup, duration, timeout, churn, maxLoss, json, serverPid, serverStats, plot])
         {
             command.Options.Add(option);
         }
@@ -70,12 +72,12 @@ internal static class LoadCommand
                 Dtls = dtls.ClientOptions(parseResult),
                 HandshakeThreads = dtls.HandshakeThreads(parseResult),
             };
-            return await RunAsync(options, parseResult.GetValue(maxLoss) ?? 0, parseResult.GetValue(json), cancellationToken);
+            return await RunAsync(options, parseResult.GetValue(maxLoss) ?? 0, parseResult.GetValue(json), parseResult.GetValue(plot), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(LoadClientOptions options, double maxLossPercent, bool json, CancellationToken invocationToken)
+    private static async Task<int> RunAsync(LoadClientOptions options, double maxLossPercent, bool json, string? plotPath, CancellationToken invocationToken)
     {
         TextWriter messages = json ? Console.Error : Console.Out;
         long? fdLimit = FdLimit.RaiseSoftToHard();
@@ -121,6 +123,20 @@ internal static class LoadCommand
         else
         {
             AnsiConsole.Write(LoadReport.Build(result));
+        }
+
+        if (plotPath is not null)
+        {
+            try
+            {
+                LoadPlot.Save([LoadPlotData.FromResult(result, Invariant($"{options.Sessions} sessions, {mode}"))], plotPath);
+                await messages.WriteLineAsync($"udps load: plot written to {plotPath}");
+            }
+            catch (PlotException e)
+            {
+                await Console.Error.WriteLineAsync($"udps load: {e.Message}");
+                return 2;
+            }
         }
 
         if (result.Cancelled)

@@ -52,7 +52,7 @@ internal sealed class LoadClient
                 session.StartAt = schedule.SessionStart(session.Index, sessions.Count);
             }
 
-            workers[t] = new LoadWorker(share, _options, factory, misroutes, (_options.Rate ?? 0) * share.Length / sessions.Count);
+            workers[t] = new LoadWorker(share, _options, factory, misroutes, (_options.Rate ?? 0) * share.Length / sessions.Count, ReplyTimeline.For(schedule));
         }
 
         _workers = workers;
@@ -72,7 +72,8 @@ internal sealed class LoadClient
 
             long measureEnd = Math.Min(Stopwatch.GetTimestamp(), schedule.SendEnd);
             TimeSpan measured = measureEnd > schedule.MeasureStart ? Stopwatch.GetElapsedTime(schedule.MeasureStart, measureEnd) : TimeSpan.Zero;
-            return new LoadResult(_options, total, measured, factory.Opened, server, cancellationToken.IsCancellationRequested) { Handshakes = handshakes };
+            ReplyTimeline timeline = ReplyTimeline.Sum([.. workers.Select(w => w.Timeline)]);
+            return new LoadResult(_options, total, timeline, measured, factory.Opened, server, cancellationToken.IsCancellationRequested) { Handshakes = handshakes };
         }
         finally
         {

@@ -65,6 +65,29 @@ internal static class LoadJson
             json.WriteEndObject();
         }
 
+        // The pictures' data (udps plot run): the latency percentile distribution and replies per interval of the run.
+        json.WriteStartArray("latencyPercentiles");
+        foreach (LatencyPoint point in r.LatencyDistribution)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("percentile", point.Percentile);
+            json.WriteNumber("micros", point.Micros);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteStartObject("timeline");
+        json.WriteNumber("intervalSeconds", r.Timeline.Interval.TotalSeconds);
+        json.WriteNumber("measureStartSeconds", r.Timeline.MeasureStart.TotalSeconds);
+        json.WriteNumber("measureEndSeconds", r.Timeline.MeasureEnd.TotalSeconds);
+        json.WriteStartArray("replies");
+        foreach (long replies in r.Timeline.Replies)
+        {
+            json.WriteNumberValue(replies);
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
         json.WriteNumber("maxLossPercent", maxLossPercent);
         json.WriteBoolean("cancelled", r.Cancelled);
         json.WriteBoolean("pass", pass);

@@ -5,8 +5,9 @@ namespace UdpSessions.Cli.Load;
 /// <summary>The outcome of a <see cref="LoadClient"/> run: counts over the whole run, rates and latency over the measured phase.</summary>
 internal sealed class LoadResult
 {
-    public LoadResult(LoadClientOptions options, LoadTally total, TimeSpan measured, long sessionsOpened, ServerUsage? server, bool cancelled)
+    public LoadResult(LoadClientOptions options, LoadTally total, ReplyTimeline timeline, TimeSpan measured, long sessionsOpened, ServerUsage? server, bool cancelled)
     {
+        Timeline = timeline;
         Target = options.Target.ToString();
         Sessions = options.Sessions;
         Window = options.Window;
@@ -84,6 +85,12 @@ internal sealed class LoadResult
 
     /// <summary>Round-trip latency of the replies received in the measured phase, in microseconds.</summary>
     public HistogramBase Latency { get; }
+
+    /// <summary>Replies per interval over the whole run (warm-up and drain included).</summary>
+    public ReplyTimeline Timeline { get; }
+
+    /// <summary>The measured phase's latency percentile distribution.</summary>
+    public IReadOnlyList<LatencyPoint> LatencyDistribution => Load.LatencyDistribution.Of(Latency);
 
     /// <summary>The server's CPU and allocations over the measured phase, when a probe was given.</summary>
     public ServerUsage? Server { get; }

@@ -31,8 +31,9 @@ internal sealed class LoadWorker : IDisposable
     private int _nextSender;
     private int _started;
 
-    public LoadWorker(ClientSession[] sessions, LoadClientOptions options, SessionFactory factory, MisrouteLedger misroutes, double workerRate)
+    public LoadWorker(ClientSession[] sessions, LoadClientOptions options, SessionFactory factory, MisrouteLedger misroutes, double workerRate, ReplyTimeline timeline)
     {
+        Timeline = timeline;
         _slots = sessions;
         _options = options;
         _factory = factory;
@@ -45,6 +46,9 @@ internal sealed class LoadWorker : IDisposable
     }
 
     public LoadTally Tally { get; } = new();
+
+    /// <summary>This thread's replies per interval of the run.</summary>
+    public ReplyTimeline Timeline { get; }
 
     private bool OpenLoop => _ticksPerSend > 0;
 
@@ -241,6 +245,11 @@ internal sealed class LoadWorker : IDisposable
             ReplyKind kind = session.Classify(reply, now, _misroutes, out long latency);
             bool measuring = schedule.IsMeasuring(now);
             Tally.Count(kind, latency, measuring);
+            if (kind is ReplyKind.Answered or ReplyKind.Late)
+            {
+                Timeline.Count(now);
+            }
+
             if (!wasAnswered && session.Answered)
             {
                 Tally.CountSessionAccepted(measuring);

@@ -17,7 +17,7 @@ public static class DtlsServers
     public static string PskKeyHex => Convert.ToHexString(PskKey);
 
     /// <summary>Server options on 127.0.0.1 with the ECDSA certificate and the test PSK; adjust what a test needs.</summary>
-    public static SessionServerOptions Options(TestEngine engine = TestEngine.EpollLevelTriggered, Action<DtlsOptions>? configure = null)
+    public static SessionServerOptions Options(TestEngine engine = TestEngine.EpollAdaptive, Action<DtlsOptions>? configure = null)
     {
         SessionServerOptions options = TestEngines.Options(engine);
         options.IdleTimeout = TimeSpan.FromSeconds(30);

@@ -1,62 +1,82 @@
-using System.Net;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using UdpSessions.Interop.Linux;
 using UdpSessions.Internal;
-using static UdpSessions.Interop.Linux.SocketConstants;
 
 namespace UdpSessions.Engines.Linux;
 
 /// <summary>
-/// The Linux engine: a connected socket per session and a fixed pool of threads, each with its own epoll instance.
-/// The listener is in every thread's epoll; a session socket only in that of the thread that accepted it.
+/// The Linux engine: a fixed pool of I/O threads, each with its own epoll instance and its own listening socket in one
+/// SO_REUSEPORT group, read in batches (recvmmsg) and answered in batches (sendmmsg). Sessions start in the address
+/// map of the thread the kernel steered their peer to, and get a connected socket of their own when the placement
+/// policy says it pays (<see cref="SessionPlacement"/>).
 /// </summary>
 internal sealed unsafe partial class EpollEngine : UdpEngine
 {
-    private LinuxListener? _listener;
+    // Kernels before 6.13 have no 4-tuple hash for connected UDP sockets: every datagram to the port scores them all.
+    private static readonly bool s_hasFourTupleHash = Environment.OSVersion.Version >= new Version(6, 13);
+
+    private ListenerGroup? _listeners;
     private SessionSocketFactory? _factory;
+    private GracePeriods? _gracePeriods;
     private EpollLoop[] _loops = [];
     private int _socketsUnavailable;
-    private int _listenerReader;
 
     public EpollEngine(SessionServerOptions options, SessionHandler handler, ILogger logger)
         : base(options, handler, logger)
     {
+        Placement = options.SocketBudget == 0 ? SessionPlacement.AddressMap : options.Placement;
+        if (Placement == SessionPlacement.Adaptive && !s_hasFourTupleHash)
+        {
+            Placement = SessionPlacement.AddressMap;
+        }
+
+        SocketBudget = options.SocketBudget ?? (Placement == SessionPlacement.Adaptive ? SessionServerOptions.DefaultAdaptiveSocketBudget : int.MaxValue);
     }
 
-    public override string Description => $"epoll, {Options.EpollMode}";
+    /// <summary>The placement in force (Adaptive falls back to AddressMap on kernels without the 4-tuple hash).</summary>
+    public SessionPlacement Placement { get; private set; }
+
+    public int SocketBudget { get; }
+
+    public override string Description => $"epoll, {Options.EpollMode}, {Placement}";
 
     public override IReadOnlyList<IoLoop> Loops => _loops;
 
-    public LinuxListener Listener => _listener ?? throw new InvalidOperationException("The engine is not started.");
+    public ListenerGroup Listeners => _listeners ?? throw new InvalidOperationException("The engine is not started.");
+
+    public GracePeriods GracePeriods => _gracePeriods!;
 
     public override void Start()
     {
-        // Before 6.13 the kernel had no 4-tuple hash for connected UDP sockets: every datagram to the port walks them all.
-        if (Environment.OSVersion.Version < new Version(6, 13) && Options.SocketBudget != 0)
+        if (!s_hasFourTupleHash && Options.Placement == SessionPlacement.OwnSocket && Options.SocketBudget != 0)
         {
             Log.OldKernel(Logger, Environment.OSVersion.Version);
         }
 
-        _listener = LinuxListener.Open(Options);
-        _factory = new SessionSocketFactory(_listener, Options);
-        LocalEndPoint = _listener.Local.ToIPEndPoint();
+        _listeners = ListenerGroup.Open(Options);
+        KeyIncludesLocal = _listeners.IsWildcard;
+        _factory = new SessionSocketFactory(_listeners, Options);
+        LocalEndPoint = _listeners.Local.ToIPEndPoint();
+        if (_listeners.IsWildcard && !_listeners.Local.IsIPv6 && Placement != SessionPlacement.AddressMap)
+        {
+            // See SessionSocketFactory: connect() moves a socket bound to 0.0.0.0 out of the chain the kernel scans
+            // for every new peer, and a lookup passing it at that instant misses the listeners (ICMP, datagram lost).
+            Placement = SessionPlacement.AddressMap;
+            Log.NoSessionSocketsOnIPv4Wildcard(Logger, LocalEndPoint);
+        }
         try
         {
+            _gracePeriods = GracePeriods.Start();
             _loops = new EpollLoop[Options.IoThreads];
             for (int i = 0; i < _loops.Length; i++)
             {
-                _loops[i] = new EpollLoop(this, i);
+                _loops[i] = new EpollLoop(this, i, _listeners.Listeners[i]);
             }
         }
         catch
         {
-            foreach (EpollLoop? loop in _loops)
-            {
-                loop?.Dispose();
-            }
-
-            _listener.Dispose();
+            ReleaseListener();
             throw;
         }
 
@@ -66,44 +86,60 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
         }
     }
 
-    /// <summary>
-    /// One loop reads the listener at a time. Two loops reading it at once would each hold some of a peer's datagrams
-    /// and could deliver them out of the order the kernel queued them in.
-    /// </summary>
-    public bool TryEnterListener() => Interlocked.CompareExchange(ref _listenerReader, 1, 0) == 0;
+    /// <summary>Sessions are placed by their loop (<see cref="EpollLoop"/>), never at accept time.</summary>
+    public override bool TryAttachSocket(Session session) => false;
 
-    public void ExitListener()
+    /// <summary>Gives a session a connected socket of its own, within the budget and the fd limit.</summary>
+    public PromotionResult TryPromote(Session session)
     {
-        Interlocked.Exchange(ref _listenerReader, 0);
-        foreach (EpollLoop loop in _loops)
+        if (!TryReserveOwnSocket(SocketBudget))
         {
-            loop.UnparkListener();
+            return PromotionResult.BudgetSpent;
         }
-    }
 
-    public void EndAcceptWindow(Session session) => _factory!.EndWindow((SafeFdHandle)session.Socket!);
-
-    protected override bool TryCreateSessionSocket(Session session)
-    {
-        SafeFdHandle? socket = _factory!.Create(session.Peer, session.Local, out bool boundToWildcard, out int errno);
+        SafeFdHandle? socket = _factory!.Create(session.Peer, session.Local, out int errno);
         if (socket is null)
         {
+            ReturnOwnSocket();
+            if (errno == 0)
+            {
+                return PromotionResult.AddressMismatch;
+            }
+
             if (Interlocked.Exchange(ref _socketsUnavailable, 1) == 0)
             {
                 Log.SessionSocketUnavailable(Logger, errno);
             }
 
-            return false;
+            return Errno.IsResourceExhaustion(errno) ? PromotionResult.NoSocket : PromotionResult.Failed;
         }
 
         Volatile.Write(ref _socketsUnavailable, 0);
         session.Socket = socket;
-        session.SocketBoundToWildcard = boundToWildcard;
-        return true;
+        return PromotionResult.Promoted;
     }
 
-    protected override SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram)
+    public void EndAcceptWindow(Session session) => _factory!.EndWindow((SafeFdHandle)session.Socket!);
+
+    protected override bool TryCreateSessionSocket(Session session) => false;
+
+    protected override void PrepareSendsThroughListener(Session session)
     {
+    }
+
+    protected override SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram, bool mayQueue)
+    {
+        EpollLoop? current = EpollLoop.Current;
+        if (current is not null && current.Engine == this)
+        {
+            if (mayQueue && current.TryQueueSend(session, datagram))
+            {
+                return SendStatus.Queued;
+            }
+
+            current.FlushSends(); // what this thread queued before goes out first
+        }
+
         nint sent;
         int errno;
         if (session.Socket is { } socket)
@@ -117,31 +153,33 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
         }
         else
         {
-            sent = Listener.SendTo(datagram, (byte[])session.PeerNativeAddress!, session.Local, out errno);
+            sent = Listeners.Listeners[session.Home.Index].SendTo(datagram, session.Peer, session.Local, out errno);
         }
 
-        return sent >= 0 ? SendStatus.Sent : errno switch
-        {
-            Errno.EAGAIN or Errno.ENOBUFS => SendStatus.WouldBlock,
-            Errno.ECONNREFUSED => SendStatus.PeerUnreachable,
-            // A closing session's wildcard-bound socket is disconnected for its final drain; a send racing that is
-            // a send to a closed session, not a socket failure.
-            Errno.EDESTADDRREQ when !session.IsOpen => SendStatus.Closed,
-            Errno.EMSGSIZE => throw DatagramTooLarge(datagram.Length),
-            _ => SendFailed(errno),
-        };
+        return sent >= 0 ? SendStatus.Sent : StatusOf(session, errno, datagram.Length);
     }
+
+    /// <summary>What a send error means for the session and its caller.</summary>
+    public SendStatus StatusOf(Session session, int errno, int length) => errno switch
+    {
+        Errno.EAGAIN or Errno.ENOBUFS => SendStatus.WouldBlock,
+        Errno.ECONNREFUSED => SendStatus.PeerUnreachable,
+        // A closed session's socket is shut down for writing before it is retired (EPIPE); a send racing that is a
+        // send to a closed session, not a socket failure.
+        Errno.EPIPE or Errno.EDESTADDRREQ when !session.IsOpen => SendStatus.Closed,
+        Errno.EMSGSIZE => throw DatagramTooLarge(length),
+        _ => SendFailed(errno),
+    };
 
     public override bool SendFromListener(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> datagram)
     {
-        Span<byte> sockaddr = stackalloc byte[PeerAddress.SockAddrV6Length];
-        int length = peer.WriteLinuxSockAddr(sockaddr);
-        return Listener.SendTo(datagram, sockaddr[..length], local, out _) >= 0;
+        LinuxListener listener = Listeners.Listeners[EpollLoop.Current?.Index ?? 0];
+        return listener.SendTo(datagram, peer, local, out _) >= 0;
     }
 
     protected override bool PollWritable(Session session, int timeoutMilliseconds)
     {
-        SafeHandle socket = session.Socket ?? Listener.Socket;
+        SafeHandle socket = session.Socket ?? Listeners.Listeners[session.Home.Index].Socket;
         bool added = false;
         try
         {
@@ -164,18 +202,13 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
 
     protected override void ReleaseListener()
     {
-        foreach (EpollLoop loop in _loops)
+        _gracePeriods?.Dispose();
+        foreach (EpollLoop? loop in _loops)
         {
-            loop.Dispose();
+            loop?.Dispose();
         }
 
-        _listener?.Dispose();
-    }
-
-    protected override void PrepareSendsThroughListener(Session session)
-    {
-        Span<byte> sockaddr = stackalloc byte[PeerAddress.SockAddrV6Length];
-        session.PeerNativeAddress = sockaddr[..session.Peer.WriteLinuxSockAddr(sockaddr)].ToArray();
+        _listeners?.Dispose();
     }
 
     private SendStatus SendFailed(int errno)
@@ -183,4 +216,14 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
         Log.SocketError(Logger, "send", errno);
         return SendStatus.Failed;
     }
+}
+
+/// <summary>What became of a promotion attempt.</summary>
+internal enum PromotionResult
+{
+    Promoted,
+    BudgetSpent,
+    NoSocket,
+    AddressMismatch,
+    Failed,
 }

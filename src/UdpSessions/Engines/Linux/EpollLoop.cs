@@ -1,89 +1,89 @@
-using System.Buffers;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using UdpSessions.Interop.Linux;
 using UdpSessions.Internal;
 using static UdpSessions.Interop.Linux.EpollConstants;
-using static UdpSessions.Interop.Linux.SocketConstants;
 
 namespace UdpSessions.Engines.Linux;
 
 /// <summary>
-/// One I/O thread of the epoll engine: its own epoll instance, its own receive buffer, and the sessions it accepted.
-/// The epoll data of a session socket is its (generation, slot), resolved without a lock or a hash lookup.
+/// One I/O thread of the epoll engine: its own epoll instance, its own listening socket (read by no other thread),
+/// its receive and send batches, and the sessions the kernel steered to it. The epoll data of a session socket is its
+/// (generation, slot), resolved without a lock or a hash lookup; a datagram on the listener finds its session in the
+/// address map.
 /// </summary>
-internal sealed unsafe class EpollLoop : IoLoop, IDisposable
+/// <remarks>
+/// Order per peer: the kernel queues one peer's datagrams in order on one socket, and this thread alone reads that
+/// socket, so they are delivered in order. The only moments a peer's datagrams sit on two sockets are a promotion
+/// (older ones on the listener, newer on the new socket: the socket is read only after the listener has been read
+/// past everything queued before connect(), see EpollLoop.Placement.cs), a close (newer ones go back to the
+/// listener: held back until the retired socket's last read, see EpollLoop.Retirement.cs), and the listener group
+/// changing (another process joining the port: handed over and ordered behind this listener, EpollLoop.Redirects.cs).
+/// </remarks>
+internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
 {
     private const ulong ListenerTag = ulong.MaxValue;
     private const int MaxEvents = 256;
 
     // Bounded reads per readiness event keep one busy socket from starving the others; level-triggered epoll (or the
     // one-shot re-arm, which re-checks readiness) brings the rest back on the next wait.
-    private const int ReadBudget = 64;
+    private const int ListenerBatchesPerEvent = 4;
+    private const int SessionBatchesPerEvent = 2;
 
-    // Longer than a lookup that picked a socket stays in flight unless its CPU is stalled (RCU grace periods here are
-    // milliseconds); short enough that the fds of a burst of closes come back soon.
-    private const int HoldBackMilliseconds = 20;
+    [ThreadStatic]
+    private static EpollLoop? t_current;
 
     private readonly EpollEngine _engine;
     private readonly EpollSet _epoll = new();
+    private readonly LinuxListener _listener;
     private readonly bool _oneShot;
-    private readonly byte[] _buffer;
-    private byte[]? _drainBuffer;
-
-    // Closed sessions' disconnected sockets, oldest first, until they are read once more and closed (ReleaseSocket).
-    private readonly Queue<(Session Session, long Until)> _heldBack = new();
+    private readonly ReceiveBatch _receive;
+    private readonly SendBatch _send;
     private readonly byte* _events;
-    private readonly byte* _sockaddr;
-    private readonly byte* _control;
-    private int _listenerParked;
 
-    public EpollLoop(EpollEngine engine, int index)
+    // Datagrams read from the listener, and how often a read found it empty: the marks promotions and hand-overs
+    // wait for (a socket's queue is FIFO and bounded, so once the listener ran dry, or once it has yielded as many
+    // datagrams as it could hold, everything queued on it before a given moment has been read).
+    private long _listenerReads;
+    private long _listenerEmptied;
+
+    public EpollLoop(EpollEngine engine, int index, LinuxListener listener)
         : base(engine, index)
     {
         _engine = engine;
+        _listener = listener;
         _oneShot = engine.Options.EpollMode == EpollMode.EdgeTriggeredOneShot;
-        // The buffer is one byte larger than the largest datagram: recv with MSG_TRUNC reports the real length anyway,
-        // and the extra byte keeps a zero-size Span pinning away when MaxDatagramSize is tiny.
-        _buffer = GC.AllocateUninitializedArray<byte>(engine.Options.MaxDatagramSize + 1, pinned: true);
+        _receive = new ReceiveBatch(engine.Options.MaxDatagramSize, listener.IsWildcard);
+        _send = new SendBatch(capacity: 256, arenaSize: Math.Max(256 << 10, SessionServerOptions.MaxUdpPayload));
         _events = (byte*)NativeMemory.AllocZeroed((nuint)(MaxEvents * EpollEvent.Size));
-        _sockaddr = (byte*)NativeMemory.AllocZeroed(128);
-        _control = (byte*)NativeMemory.AllocZeroed((nuint)LinuxListener.ControlBufferSize);
-
-        Control(EPOLL_CTL_ADD, engine.Listener.Socket, ListenerEvents, ListenerTag);
+        _maxQueuedOnListener = (listener.ReceiveBufferBytes / MinimumDatagramTrueSize) + 1;
+        _epoll.Control(EPOLL_CTL_ADD, listener.Socket, ReadEvents, ListenerTag);
     }
 
-    // Level-triggered: EPOLLEXCLUSIVE wakes one (or a few) of the threads waiting on the listener instead of all.
-    // One-shot: each thread's registration is disarmed by its own event and re-armed after the read.
-    private uint ListenerEvents => _oneShot ? EPOLLIN | EPOLLET | EPOLLONESHOT : EPOLLIN | EPOLLEXCLUSIVE;
+    /// <summary>The loop whose thread is running, or null on other threads (their sends are not batched).</summary>
+    public static EpollLoop? Current => t_current;
 
-    /// <summary>Called by the loop leaving the listener: re-arms this loop's registration if it stood aside meanwhile.</summary>
-    public void UnparkListener()
-    {
-        if (Interlocked.Exchange(ref _listenerParked, 0) == 1)
-        {
-            // EPOLLEXCLUSIVE registrations cannot be modified, only added again.
-            Control(_oneShot ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, _engine.Listener.Socket, ListenerEvents, ListenerTag);
-        }
-    }
+    // Level-triggered, or disarmed by each event and re-armed once read.
+    private uint ReadEvents => _oneShot ? EPOLLIN | EPOLLET | EPOLLONESHOT : EPOLLIN;
 
     public override void Wake() => _epoll.Wake();
 
     public void Dispose()
     {
         _epoll.Dispose();
+        _receive.Dispose();
+        _send.Dispose();
         NativeMemory.Free(_events);
-        NativeMemory.Free(_sockaddr);
-        NativeMemory.Free(_control);
+        NativeMemory.Free(_drainSockaddr);
     }
 
     protected override void RunIo()
     {
+        t_current = this;
         SessionTable table = Engine.Registry.Table;
         while (!Engine.Stopping)
         {
-            int count = _epoll.Wait(_events, MaxEvents, WaitTimeout());
+            int count = _epoll.Wait(_events, MaxEvents, PlacementPending ? 0 : WaitTimeoutMilliseconds());
             Now = Environment.TickCount64;
             if (count < 0)
             {
@@ -103,7 +103,8 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
                 ulong data = EpollEvent.ReadData(_events, i);
                 if (data == ListenerTag)
                 {
-                    ReadListener(parkIfBusy: true);
+                    ReadListener(ListenerBatchesPerEvent);
+                    RearmListener();
                 }
                 else if (data == EpollSet.WakeTag)
                 {
@@ -114,114 +115,41 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
                 {
                     (int slot, int generation) = SessionTable.FromEventData(data);
                     Session? session = table.Find(slot, generation);
-                    if (session is not null && session.Home == this)
+                    if (session is not null && session.Home == this && session.SocketRegistered)
                     {
-                        try
-                        {
-                            ReadSession(session);
-                        }
-                        catch (SocketException exception)
-                        {
-                            // epoll_ctl refused to re-arm the socket: this session cannot be served, the others can.
-                            SocketFailed("epoll_ctl on a session socket", exception.ErrorCode);
-                            session.RequestClose(SessionCloseReason.Error);
-                        }
+                        ReadSession(session);
                     }
                 }
             }
 
+            PlaceSessions();
             RunCommands();
+            DeliverRedirectedBacklog();
             AdvanceTimers();
-            ReleaseHeldBack(all: false);
+            FlushSends(); // before waiting: a reply never waits for the next datagram
         }
+
+        FlushSends();
     }
 
     protected override void RegisterSocket(Session session)
     {
-        try
+        if (!_epoll.TryControl(EPOLL_CTL_ADD, session.Socket!, ReadEvents, SessionTable.ToEventData(session), out int errno))
         {
-            Control(EPOLL_CTL_ADD, session.Socket!, _oneShot ? EPOLLIN | EPOLLET | EPOLLONESHOT : EPOLLIN, SessionTable.ToEventData(session));
-        }
-        catch (SocketException exception)
-        {
-            SocketFailed("epoll_ctl(ADD)", exception.ErrorCode);
+            SocketFailed("epoll_ctl(ADD)", errno);
             session.RequestClose(SessionCloseReason.Error);
         }
     }
 
-    protected override void UnregisterSocket(Session session) => Unregister(session.Socket!);
+    protected override void UnregisterSocket(Session session) => _epoll.Remove(session.Socket!);
 
-    /// <summary>
-    /// Reads the listener unless another loop is reading it. Then, on a readiness event, this loop's registration
-    /// stands aside (parked: removed, or left disarmed in one-shot mode) instead of spinning on a level-triggered
-    /// event it cannot serve, and the reading loop re-arms it when it leaves.
-    /// </summary>
-    private void ReadListener(bool parkIfBusy)
+    /// <summary>Reads up to <paramref name="batches"/> batches from this loop's listener and routes every datagram by address.</summary>
+    private void ReadListener(int batches)
     {
-        LinuxListener listener = _engine.Listener;
-        if (parkIfBusy && _oneShot)
+        for (int batch = 0; batch < batches; batch++)
         {
-            Volatile.Write(ref _listenerParked, 1); // this very event disarmed the registration
-        }
-
-        if (!_engine.TryEnterListener() && !(parkIfBusy ? ParkListener(listener) : WaitForListener()))
-        {
-            return;
-        }
-
-        try
-        {
-            ReadListenerBatch(listener);
-        }
-        finally
-        {
-            _engine.ExitListener(); // re-arms every parked registration, this loop's included
-        }
-    }
-
-    /// <summary>Stands aside while another loop reads the listener; true if that loop left meanwhile and this one took over.</summary>
-    private bool ParkListener(LinuxListener listener)
-    {
-        if (_oneShot)
-        {
-            return false; // the event disarmed the registration and the flag is already up
-        }
-
-        Unregister(listener.Socket);
-        Volatile.Write(ref _listenerParked, 1);
-
-        // The reader may have left before it could see the flag; then nobody else would re-arm this loop.
-        return _engine.TryEnterListener();
-    }
-
-    /// <summary>
-    /// Before a new session's first read: the loop reading the listener may hold this peer's older datagrams. It reads
-    /// a bounded batch, so wait for it (briefly) and take over.
-    /// </summary>
-    private bool WaitForListener()
-    {
-        long deadline = Environment.TickCount64 + 2;
-        var spinner = default(SpinWait);
-        while (!_engine.TryEnterListener())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                return false;
-            }
-
-            spinner.SpinOnce();
-        }
-
-        return true;
-    }
-
-    private void ReadListenerBatch(LinuxListener listener)
-    {
-        Span<byte> buffer = _buffer.AsSpan(0, MaxDatagramSize);
-        for (int i = 0; i < ReadBudget; i++)
-        {
-            nint length = listener.Receive(buffer, _sockaddr, _control, out PeerAddress peer, out PeerAddress local, out int errno);
-            if (length < 0)
+            int received = _receive.Receive(_listener.Socket, _receive.Capacity, out int errno);
+            if (received < 0)
             {
                 if (errno == Errno.EINTR)
                 {
@@ -230,57 +158,52 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
 
                 if (errno != Errno.EAGAIN)
                 {
-                    SocketFailed("recvmsg on the listener", errno);
+                    SocketFailed("recvmmsg on the listener", errno);
                 }
 
-                break;
+                _listenerEmptied++;
+                return;
             }
 
-            if (Accounted(length))
+            _listenerReads += received;
+            Counters.ListenerDatagrams += received;
+            for (int i = 0; i < received; i++)
             {
-                RouteByAddress(peer, local, buffer[..(int)length], fromListener: true);
+                if (Accounted(_receive.Length(i)))
+                {
+                    RouteByAddress(_receive.Source(i), _receive.Destination(i, _listener.Local), _receive.Data(i), RouteOrigin.Listener);
+                }
+            }
+
+            if (received < _receive.Capacity)
+            {
+                _listenerEmptied++; // the queue ran dry during this read
+                return;
             }
         }
     }
 
+    private void RearmListener()
+    {
+        if (_oneShot)
+        {
+            _epoll.Control(EPOLL_CTL_MOD, _listener.Socket, ReadEvents, ListenerTag);
+        }
+    }
+
+    /// <summary>Reads a session's own socket in batches and delivers what it holds.</summary>
     private void ReadSession(Session session)
     {
-        if (!session.SourceVerified)
-        {
-            // The peer's datagrams that reached the listener before connect() are older than anything on its new
-            // socket: route them first (they arrive here directly or through the command queue) to keep its order.
-            ReadListener(parkIfBusy: false);
-            RunCommands();
-        }
-
         SafeHandle socket = session.Socket!;
-        byte* buffer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_buffer)); // pinned array
-        nuint capacity = (nuint)MaxDatagramSize;
-        for (int i = 0; i < ReadBudget && session.IsOpen; i++)
+        for (int batch = 0; batch < SessionBatchesPerEvent; batch++)
         {
-            nint length;
-            if (session.SourceVerified)
+            int received = _receive.Receive(socket, _receive.Capacity, out int errno);
+            if (received < 0)
             {
-                length = Libc.Recv(socket, buffer, capacity, MSG_TRUNC);
-            }
-            else
-            {
-                uint addressLength = 128;
-                length = Libc.RecvFrom(socket, buffer, capacity, MSG_TRUNC, _sockaddr, &addressLength);
-            }
-
-            if (length < 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
                 switch (errno)
                 {
                     case Errno.EAGAIN:
-                        if (!session.SourceVerified)
-                        {
-                            session.SourceVerified = true; // everything queued before connect() has been read
-                            _engine.EndAcceptWindow(session);
-                        }
-
+                        EndFirstRead(session);
                         goto Rearm;
                     case Errno.EINTR:
                         continue;
@@ -288,147 +211,84 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
                         session.RequestClose(SessionCloseReason.PeerUnreachable);
                         return;
                     default:
-                        SocketFailed("recv on a session socket", errno);
+                        SocketFailed("recvmmsg on a session socket", errno);
                         session.RequestClose(SessionCloseReason.Error);
                         return;
                 }
             }
 
-            if (!Accounted(length))
+            for (int i = 0; i < received; i++)
             {
-                continue;
-            }
-
-            var datagram = new ReadOnlySpan<byte>(buffer, (int)length);
-            if (!session.SourceVerified)
-            {
-                PeerAddress source = PeerAddress.FromLinuxSockAddr(new ReadOnlySpan<byte>(_sockaddr, PeerAddress.SockAddrV6Length));
-                if (source != session.Peer)
+                if (!session.IsOpen)
                 {
-                    // Another peer's datagram that the kernel put here between bind() and connect().
-                    Counters.StraysRerouted++;
-                    RouteByAddress(source, session.Local, datagram, fromListener: false);
+                    // Closed by its own handler (or another thread) in the middle of this batch: what is left of it
+                    // is older than what the socket still holds, so it is routed first, then those.
+                    CloseWithUndelivered(session, i, received);
+                    return;
+                }
+
+                if (!Accounted(_receive.Length(i)))
+                {
                     continue;
                 }
+
+                if (!session.SourceVerified && _receive.Source(i) is var source && source != session.Peer)
+                {
+                    // Another peer's datagram queued before connect() (the steering program should make this
+                    // impossible; checked anyway until the queue first runs dry).
+                    Counters.StraysRerouted++;
+                    RouteByAddress(source, session.Local, _receive.Data(i), RouteOrigin.Stray);
+                    continue;
+                }
+
+                Deliver(session, _receive.Data(i));
             }
 
-            Deliver(session, datagram);
+            if (received < _receive.Capacity)
+            {
+                EndFirstRead(session);
+                break;
+            }
         }
 
     Rearm:
-        if (_oneShot && session.IsOpen)
+        if (_oneShot && session.IsOpen && session.SocketRegistered)
         {
-            Control(EPOLL_CTL_MOD, socket, EPOLLIN | EPOLLET | EPOLLONESHOT, SessionTable.ToEventData(session));
-        }
-    }
-
-    protected override List<QueuedDatagram>? DrainSocket(Session session)
-    {
-        if (session.SocketBoundToWildcard)
-        {
-            // Disconnected, a wildcard-bound socket loses every new lookup to the listener again: from here on the
-            // peer's datagrams go to the listener (and a new session). Lookups already in flight are another matter:
-            // see ReleaseSocket.
-            LinuxSocket.Disconnect((SafeFdHandle)session.Socket!);
-        }
-
-        return DrainQueued(session.Socket!);
-    }
-
-    /// <summary>
-    /// A disconnected socket is held back for <see cref="HoldBackMilliseconds"/> and read once more before close().
-    /// The kernel looks a datagram's socket up and queues it under RCU, without a lock the socket's own calls take:
-    /// a lookup on another CPU can pick this socket just before its disconnect() moved it out of the listener's hash
-    /// chain (its peer is cleared there before its address and hash, so for an instant it matches every peer) and
-    /// queue the datagram after the drain above found the queue empty, and close() would free it uncounted. Seen in
-    /// the vanishing-sources flood test: about 1 datagram in 20,000 before, caught by the second read after
-    /// (docs/hardening.md, "Known gaps").
-    /// </summary>
-    protected override void ReleaseSocket(Session session)
-    {
-        if (session.SocketBoundToWildcard && !Engine.Stopping)
-        {
-            _heldBack.Enqueue((session, Now + HoldBackMilliseconds));
-            return;
-        }
-
-        Engine.ReleaseSocket(session);
-    }
-
-    protected override void ReleaseHeldSockets() => ReleaseHeldBack(all: true);
-
-    /// <summary>Reads the held-back sockets whose time is up once more, closes them and routes what came late.</summary>
-    private void ReleaseHeldBack(bool all)
-    {
-        while (_heldBack.TryPeek(out (Session Session, long Until) held) && (all || held.Until <= Now))
-        {
-            _heldBack.Dequeue();
-            List<QueuedDatagram>? late = DrainQueued(held.Session.Socket!);
-            Engine.ReleaseSocket(held.Session);
-            if (late is not null)
+            if (!_epoll.TryControl(EPOLL_CTL_MOD, socket, ReadEvents, SessionTable.ToEventData(session), out int errno))
             {
-                Counters.LateAfterClose += late.Count;
-                RouteLeftovers(held.Session, late);
+                SocketFailed("epoll_ctl(MOD) on a session socket", errno);
+                session.RequestClose(SessionCloseReason.Error);
             }
         }
     }
 
-    /// <summary>The epoll_wait timeout: the timer wheel's, shortened to the next held-back socket's release.</summary>
-    private int WaitTimeout()
+    /// <summary>The socket's queue ran dry once since connect(): nothing of another peer can be in it any more.</summary>
+    private void EndFirstRead(Session session)
     {
-        int timeout = WaitTimeoutMilliseconds();
-        if (_heldBack.TryPeek(out (Session Session, long Until) held))
+        if (!session.SourceVerified)
         {
-            int untilRelease = (int)Math.Max(0, held.Until - Environment.TickCount64);
-            timeout = timeout < 0 ? untilRelease : Math.Min(timeout, untilRelease);
+            session.SourceVerified = true;
+            _engine.EndAcceptWindow(session);
         }
-
-        return timeout;
     }
 
-    /// <summary>Reads (and counts as received) everything queued on a socket; null when nothing was.</summary>
-    private List<QueuedDatagram>? DrainQueued(SafeHandle socket)
+    /// <summary>Finishes a close requested while a batch of the session's socket was being delivered.</summary>
+    private void CloseWithUndelivered(Session session, int next, int received)
     {
-        const int MaxLeftovers = 4096; // far more than a default receive buffer holds
-        List<QueuedDatagram>? leftovers = null;
-
-        // Its own buffer: the datagram that triggered this close may still be in _buffer.
-        Span<byte> buffer = _drainBuffer ??= new byte[MaxDatagramSize + 1];
-        for (int i = 0; i < MaxLeftovers; i++)
+        List<QueuedDatagram>? leftovers = CloseSession(session, session.PendingCloseReason);
+        for (int i = next; i < received; i++)
         {
-            uint addressLength = 128;
-            nint length;
-            fixed (byte* data = buffer)
+            if (Accounted(_receive.Length(i)))
             {
-                length = Libc.RecvFrom(socket, data, (nuint)buffer.Length, MSG_TRUNC, _sockaddr, &addressLength);
-            }
-
-            if (length < 0)
-            {
-                // A pending ICMP error is reported once, ahead of the data still queued behind it.
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno is Errno.EINTR or Errno.ECONNREFUSED)
-                {
-                    continue;
-                }
-
-                break;
-            }
-
-            if (Accounted(length))
-            {
-                byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)length));
-                buffer[..(int)length].CopyTo(copy);
-                PeerAddress source = PeerAddress.FromLinuxSockAddr(new ReadOnlySpan<byte>(_sockaddr, PeerAddress.SockAddrV6Length));
-                (leftovers ??= []).Add(new QueuedDatagram(copy, (int)length, source));
+                RouteByAddress(_receive.Source(i), session.Local, _receive.Data(i), RouteOrigin.Leftover);
             }
         }
 
-        return leftovers;
+        RouteLeftovers(session, leftovers);
     }
 
     /// <summary>Counts a datagram read from a socket; false (and counted as dropped) when it was larger than allowed.</summary>
-    private bool Accounted(nint length)
+    private bool Accounted(int length)
     {
         Counters.DatagramsReceived++;
         Counters.BytesReceived += length;
@@ -440,8 +300,4 @@ internal sealed unsafe class EpollLoop : IoLoop, IDisposable
 
         return true;
     }
-
-    private void Unregister(SafeHandle socket) => _epoll.Remove(socket);
-
-    private void Control(int operation, SafeHandle socket, uint events, ulong data) => _epoll.Control(operation, socket, events, data);
 }

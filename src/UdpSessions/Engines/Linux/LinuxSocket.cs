@@ -54,6 +54,40 @@ internal static unsafe class LinuxSocket
         return PeerAddress.FromLinuxSockAddr(new ReadOnlySpan<byte>(sockaddr, (int)length));
     }
 
+    public static int GetOption(SafeFdHandle socket, int level, int name)
+    {
+        int value = 0;
+        uint length = sizeof(int);
+        return Libc.GetSockOpt(socket, level, name, &value, &length) == 0 ? value : -1;
+    }
+
+    /// <summary>
+    /// SO_RCVBUF of <paramref name="bytes"/> (0 keeps the default). With CAP_NET_ADMIN it is taken as asked
+    /// (SO_RCVBUFFORCE); otherwise the kernel caps it at net.core.rmem_max.
+    /// </summary>
+    public static int SetReceiveBufferSize(SafeFdHandle socket, int bytes)
+    {
+        if (bytes <= 0)
+        {
+            return 0;
+        }
+
+        return SetOption(socket, SOL_SOCKET, SO_RCVBUFFORCE, bytes) == 0 ? 0 : SetOption(socket, SOL_SOCKET, SO_RCVBUF, bytes);
+    }
+
+    /// <summary>Gives the socket's SO_REUSEPORT group a classic BPF program that picks the socket for each datagram.</summary>
+    public static int AttachReusePortProgram(SafeFdHandle socket, SockFilter[] program)
+    {
+        fixed (SockFilter* code = program)
+        {
+            SockFprog fprog = new() { Length = (ushort)program.Length, Filter = code };
+            return Libc.SetSockOpt(socket, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, (uint)sizeof(SockFprog)) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
+    /// <summary>shutdown(SHUT_WR): from here on every send on the socket fails with EPIPE instead of going anywhere.</summary>
+    public static int ShutdownWrite(SafeFdHandle socket) => Libc.Shutdown(socket, 1) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
     /// <summary>Sets the buffer sizes that are configured (0 keeps the kernel default).</summary>
     public static int SetBufferSizes(SafeFdHandle socket, int receiveBufferSize, int sendBufferSize)
     {

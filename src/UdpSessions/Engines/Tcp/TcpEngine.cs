@@ -21,7 +21,7 @@ internal abstract class TcpEngine(SessionServerOptions options, SessionHandler h
         ? $"The message ({length} bytes) is larger than Tcp.MaxFrameSize ({Options.Tcp.MaxFrameSize})."
         : null;
 
-    protected override SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram) => session.Connection!.Send(datagram);
+    protected override SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram, bool mayQueue) => session.Connection!.Send(datagram);
 
     // TCP sessions are connections: they always have their own socket and are never served through the listener.
     protected override bool TryCreateSessionSocket(Session session) => true;

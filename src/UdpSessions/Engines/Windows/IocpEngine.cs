@@ -188,7 +188,7 @@ internal sealed unsafe partial class IocpEngine : UdpEngine
     // a full buffer as false; an overlapped send would instead need a copy of the datagram and an OVERLAPPED kept
     // alive per send until its completion, with no back-pressure at all (Windows queues overlapped UDP sends beyond
     // SO_SNDBUF). A UDP send completes in the call anyway, so the port would only add a completion to dequeue.
-    protected override SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram)
+    protected override SendStatus SendCore(Session session, ReadOnlySpan<byte> datagram, bool mayQueue)
     {
         int error;
         if (session.Socket is { } socket)

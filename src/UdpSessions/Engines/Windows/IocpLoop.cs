@@ -251,7 +251,7 @@ internal sealed unsafe class IocpLoop : IoLoop, IDisposable
             }
 
             Accounted(length, truncated: false);
-            RouteByAddress(WindowsSocket.ReadSockAddr(_sockaddr), local, buffer[..length], fromListener: true);
+            RouteByAddress(WindowsSocket.ReadSockAddr(_sockaddr), local, buffer[..length], RouteOrigin.Listener);
         }
     }
 
@@ -356,7 +356,7 @@ internal sealed unsafe class IocpLoop : IoLoop, IDisposable
             {
                 // Another peer's datagram that landed here between bind() and connect().
                 Counters.StraysRerouted++;
-                RouteByAddress(source, session.Local, datagram, fromListener: false);
+                RouteByAddress(source, session.Local, datagram, RouteOrigin.Stray);
                 continue;
             }
 

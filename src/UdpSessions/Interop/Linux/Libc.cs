@@ -43,6 +43,19 @@ internal static unsafe partial class Libc
     [LibraryImport(LibC, EntryPoint = "sendmsg", SetLastError = true)]
     public static partial nint SendMsg(SafeHandle fd, MsgHdr* message, int flags);
 
+    [LibraryImport(LibC, EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(SafeHandle fd, int how);
+
+    [LibraryImport(LibC, EntryPoint = "recvmmsg", SetLastError = true)]
+    public static partial int RecvMMsg(SafeHandle fd, MMsgHdr* messages, uint count, int flags, void* timeout);
+
+    [LibraryImport(LibC, EntryPoint = "sendmmsg", SetLastError = true)]
+    public static partial int SendMMsg(SafeHandle fd, MMsgHdr* messages, uint count, int flags);
+
+    /// <summary>syscall(2): for calls glibc has no wrapper for (membarrier).</summary>
+    [LibraryImport(LibC, EntryPoint = "syscall", SetLastError = true)]
+    public static partial nint Syscall(nint number, nint argument1, nint argument2, nint argument3);
+
     [LibraryImport(LibC, EntryPoint = "epoll_create1", SetLastError = true)]
     public static partial int EpollCreate1(int flags);
 

@@ -23,6 +23,32 @@ internal unsafe struct MsgHdr
     public int Flags;
 }
 
+/// <summary>struct mmsghdr: one message of recvmmsg/sendmmsg and the byte count the kernel transferred for it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct MMsgHdr
+{
+    public MsgHdr Header;
+    public uint Length;
+}
+
+/// <summary>struct sock_filter: one classic BPF instruction.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct SockFilter
+{
+    public ushort Code;
+    public byte JumpTrue;
+    public byte JumpFalse;
+    public uint K;
+}
+
+/// <summary>struct sock_fprog: a classic BPF program for setsockopt.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct SockFprog
+{
+    public ushort Length;
+    public SockFilter* Filter;
+}
+
 /// <summary>struct cmsghdr; its data starts at <see cref="DataOffset"/> (CMSG_ALIGN(sizeof(cmsghdr))).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct CMsgHdr

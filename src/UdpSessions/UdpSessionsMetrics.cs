@@ -1,13 +1,14 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 
-namespace UdpSessions.Hosting;
+namespace UdpSessions;
 
 /// <summary>
 /// The servers' counters as System.Diagnostics.Metrics instruments on the "UdpSessions" meter. Every instrument is
 /// observable: it reads <see cref="SessionServer.GetStatistics"/> when a listener collects, so the datagram path pays
 /// nothing for metrics. Names follow OpenTelemetry conventions; every measurement carries <c>network.transport</c>
-/// (udp or tcp) and <c>server.port</c> of the server it describes.
+/// (udp or tcp) and <c>server.port</c> of the server it describes. UdpSessions.Hosting publishes them for the servers
+/// it runs; a server started by hand publishes them with <see cref="Publish(IReadOnlyList{SessionServer})"/>.
 /// </summary>
 public static class UdpSessionsMetrics
 {
@@ -23,7 +24,22 @@ public static class UdpSessionsMetrics
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(servers);
-        Meter meter = meterFactory.Create(MeterName);
+        return AddInstruments(meterFactory.Create(MeterName), servers);
+    }
+
+    /// <summary>
+    /// Creates the meter and its instruments over the started <paramref name="servers"/>, without dependency injection
+    /// (any listener of the meter's name sees it: OpenTelemetry's <c>AddMeter</c>, dotnet-counters). Dispose the meter
+    /// to withdraw them.
+    /// </summary>
+    public static Meter Publish(params IReadOnlyList<SessionServer> servers)
+    {
+        ArgumentNullException.ThrowIfNull(servers);
+        return AddInstruments(new Meter(MeterName), servers);
+    }
+
+    private static Meter AddInstruments(Meter meter, IReadOnlyList<SessionServer> servers)
+    {
         Observed[] observed = [.. servers.Select(server => new Observed(server))];
 
         IEnumerable<Measurement<long>> Each(Func<ServerStatistics, long> read) =>

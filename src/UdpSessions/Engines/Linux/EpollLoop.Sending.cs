@@ -1,0 +1,80 @@
+using UdpSessions.Interop.Linux;
+using UdpSessions.Internal;
+
+namespace UdpSessions.Engines.Linux;
+
+/// <summary>Replies sent from this thread's callbacks go out in batches (sendmmsg) before the thread waits again.</summary>
+internal sealed partial class EpollLoop : ISendResults
+{
+    /// <summary>
+    /// Queues a datagram sent on this thread in its batch: through the session's own socket, or this thread's listener
+    /// (any listener of the group sends from the same address and port). False when it is too large to batch.
+    /// </summary>
+    public bool TryQueueSend(Session session, ReadOnlySpan<byte> datagram)
+    {
+        if (!_send.Fits(datagram.Length))
+        {
+            return false;
+        }
+
+        if (!_send.HasRoom(datagram.Length))
+        {
+            FlushSends();
+        }
+
+        if (session.Socket is { } socket)
+        {
+            // Another loop's session: its loop may close the socket before this batch is flushed, so hold a reference.
+            _send.Add(session, socket, reference: session.Home != this, datagram, peer: null, source: null);
+        }
+        else
+        {
+            _send.Add(session, _listener.Socket, reference: false, datagram, session.Peer, _listener.IsWildcard ? session.Local : null);
+        }
+
+        return true;
+    }
+
+    /// <summary>Sends what this thread has queued.</summary>
+    public void FlushSends()
+    {
+        if (_send.Count > 0)
+        {
+            _send.Flush(this);
+        }
+    }
+
+    void ISendResults.Sent(Session session, int length)
+    {
+        Counters.DatagramsSent++;
+        Counters.BytesSent += length;
+    }
+
+    void ISendResults.Failed(Session session, int length, int errno)
+    {
+        SendCounters counters = Engine.SendCounters;
+        if (errno == Errno.EMSGSIZE)
+        {
+            SocketFailed($"sendmmsg of a {length}-byte datagram", errno);
+            Interlocked.Increment(ref counters.Failed);
+            return;
+        }
+
+        switch (_engine.StatusOf(session, errno, length))
+        {
+            case SendStatus.WouldBlock:
+                Interlocked.Increment(ref counters.DroppedSendBufferFull);
+                break;
+            case SendStatus.PeerUnreachable:
+                session.RequestClose(SessionCloseReason.PeerUnreachable);
+                Interlocked.Increment(ref counters.DroppedSessionClosed);
+                break;
+            case SendStatus.Closed:
+                Interlocked.Increment(ref counters.DroppedSessionClosed);
+                break;
+            default:
+                Interlocked.Increment(ref counters.Failed);
+                break;
+        }
+    }
+}

@@ -1,0 +1,173 @@
+using System.Runtime.InteropServices;
+using UdpSessions.Interop.Linux;
+using UdpSessions.Internal;
+
+namespace UdpSessions.Engines.Linux;
+
+/// <summary>
+/// Replies sent from handler code on an I/O thread, gathered and sent with sendmmsg before the thread waits again
+/// (or when the batch is full): one system call for a run of datagrams to the same socket, which is every reply of
+/// the sessions served through this thread's listener. Payloads are copied into an arena allocated once, so a
+/// handler's span may point into the receive buffer that the next read overwrites.
+/// </summary>
+internal sealed unsafe class SendBatch : IDisposable
+{
+    private const int NameSize = 32;
+    private readonly int _capacity;
+    private readonly int _arenaSize;
+    private readonly int _controlSize;
+    private readonly MMsgHdr* _messages;
+    private readonly IoVec* _iov;
+    private readonly byte* _names;
+    private readonly byte* _controls;
+    private readonly byte* _arena;
+    private readonly SafeHandle?[] _sockets;
+    private readonly Session?[] _sessions;
+    private readonly bool[] _referenced;
+    private int _count;
+    private int _arenaUsed;
+
+    public SendBatch(int capacity, int arenaSize)
+    {
+        _capacity = capacity;
+        _arenaSize = arenaSize;
+        _controlSize = PacketInfo.ControlSize;
+        _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(capacity * sizeof(MMsgHdr)));
+        _iov = (IoVec*)NativeMemory.AllocZeroed((nuint)(capacity * sizeof(IoVec)));
+        _names = (byte*)NativeMemory.AllocZeroed((nuint)(capacity * NameSize));
+        _controls = (byte*)NativeMemory.AllocZeroed((nuint)(capacity * _controlSize));
+        _arena = (byte*)NativeMemory.Alloc((nuint)arenaSize);
+        _sockets = new SafeHandle?[capacity];
+        _sessions = new Session?[capacity];
+        _referenced = new bool[capacity];
+    }
+
+    public int Count => _count;
+
+    /// <summary>True when a datagram of <paramref name="length"/> bytes fits without a flush first.</summary>
+    public bool HasRoom(int length) => _count < _capacity && _arenaUsed + length <= _arenaSize;
+
+    /// <summary>True when a datagram this large can ever be batched (otherwise it is sent directly).</summary>
+    public bool Fits(int length) => length <= _arenaSize;
+
+    /// <summary>
+    /// Queues a datagram for <paramref name="session"/> on <paramref name="socket"/>: its own connected socket
+    /// (<paramref name="peer"/> null), or a listener, addressed to <paramref name="peer"/> and, on a wildcard listener,
+    /// from <paramref name="source"/>. <paramref name="reference"/> keeps a socket owned by another thread open until
+    /// the flush.
+    /// </summary>
+    public void Add(Session session, SafeHandle socket, bool reference, ReadOnlySpan<byte> datagram, PeerAddress? peer, PeerAddress? source)
+    {
+        int i = _count;
+        if (reference)
+        {
+            bool added = false;
+            socket.DangerousAddRef(ref added);
+            _referenced[i] = added;
+        }
+
+        byte* data = _arena + _arenaUsed;
+        datagram.CopyTo(new Span<byte>(data, datagram.Length));
+        _arenaUsed += (datagram.Length + 7) & ~7;
+        _iov[i] = new IoVec { Base = data, Length = (nuint)datagram.Length };
+        ref MsgHdr header = ref _messages[i].Header;
+        header = new MsgHdr { Iov = &_iov[i], IovLength = 1 };
+        if (peer is { } to)
+        {
+            header.Name = _names + (i * NameSize);
+            header.NameLength = (uint)to.WriteLinuxSockAddr(new Span<byte>(header.Name, NameSize));
+        }
+
+        if (source is { } from)
+        {
+            header.Control = _controls + (i * _controlSize);
+            header.ControlLength = (nuint)PacketInfo.WriteSource(header.Control, from);
+        }
+
+        _sockets[i] = socket;
+        _sessions[i] = session;
+        _count++;
+    }
+
+    /// <summary>
+    /// Sends everything queued, a sendmmsg per run of datagrams to the same socket, and reports each datagram's fate
+    /// to <paramref name="results"/>. A datagram the kernel refuses is reported and skipped; the rest still go out.
+    /// </summary>
+    public void Flush(ISendResults results)
+    {
+        int start = 0;
+        while (start < _count)
+        {
+            SafeHandle socket = _sockets[start]!;
+            int end = start + 1;
+            while (end < _count && ReferenceEquals(_sockets[end], socket))
+            {
+                end++;
+            }
+
+            SendRun(socket, start, end, results);
+            start = end;
+        }
+
+        for (int i = 0; i < _count; i++)
+        {
+            if (_referenced[i])
+            {
+                _sockets[i]!.DangerousRelease();
+                _referenced[i] = false;
+            }
+
+            _sockets[i] = null;
+            _sessions[i] = null;
+        }
+
+        _count = 0;
+        _arenaUsed = 0;
+    }
+
+    private void SendRun(SafeHandle socket, int start, int end, ISendResults results)
+    {
+        int next = start;
+        while (next < end)
+        {
+            int sent = Libc.SendMMsg(socket, _messages + next, (uint)(end - next), 0);
+            if (sent < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                // The first datagram of the run failed; its error is this errno. Skip it and send the rest.
+                results.Failed(_sessions[next]!, (int)_iov[next].Length, errno);
+                next++;
+                continue;
+            }
+
+            for (int i = next; i < next + sent; i++)
+            {
+                results.Sent(_sessions[i]!, (int)_iov[i].Length);
+            }
+
+            next += sent;
+        }
+    }
+
+    public void Dispose()
+    {
+        NativeMemory.Free(_messages);
+        NativeMemory.Free(_iov);
+        NativeMemory.Free(_names);
+        NativeMemory.Free(_controls);
+        NativeMemory.Free(_arena);
+    }
+}
+
+/// <summary>What a <see cref="SendBatch"/> reports for each datagram when it is flushed.</summary>
+internal interface ISendResults
+{
+    void Sent(Session session, int length);
+
+    void Failed(Session session, int length, int errno);
+}

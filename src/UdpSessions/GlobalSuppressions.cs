@@ -1,0 +1,11 @@
+using System.Diagnostics.CodeAnalysis;
+
+// RS0026 warns that two overloads with optional parameters can become ambiguous when one of them gains a parameter. The
+// two StartAsync overloads cannot be confused (one is static and takes the options first); the rule stays on for the
+// rest of the API.
+[assembly: SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Scope = "member",
+    Target = "~M:UdpSessions.SessionServer.StartAsync(UdpSessions.SessionServerOptions,UdpSessions.SessionHandler,Microsoft.Extensions.Logging.ILoggerFactory,System.Threading.CancellationToken)~System.Threading.Tasks.ValueTask{UdpSessions.SessionServer}",
+    Justification = "A static factory and an instance method: never ambiguous.")]
+[assembly: SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Scope = "member",
+    Target = "~M:UdpSessions.SessionServer.StartAsync(System.Threading.CancellationToken)~System.Threading.Tasks.ValueTask",
+    Justification = "A static factory and an instance method: never ambiguous.")]
