@@ -268,6 +268,11 @@ def main():
     if os.path.exists(notes):
         with open(notes) as f:
             lines += [f.read().rstrip(), ""]
+    # The DTLS section comes from its own benchmark (bench/dtls/run.sh); keep it when regenerating the rest.
+    dtls = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dtls", "BENCHMARKS-dtls.md")
+    if out == "BENCHMARKS.md" and os.path.exists(dtls):
+        with open(dtls) as f:
+            lines += ["<!-- dtls-benchmarks:begin -->", f.read().rstrip(), "<!-- dtls-benchmarks:end -->", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))
 
