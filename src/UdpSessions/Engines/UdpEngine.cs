@@ -119,20 +119,23 @@ internal abstract partial class UdpEngine
         Interlocked.Decrement(ref _ownSockets);
     }
 
-    public bool Send(Session session, ReadOnlySpan<byte> datagram)
+    public bool Send(Session session, ReadOnlySpan<byte> datagram) => Counted(TrySend(session, datagram), 1);
+
+    /// <summary>Counts <paramref name="datagrams"/> refused with <paramref name="status"/>; true when they were not refused.</summary>
+    protected bool Counted(SendStatus status, long datagrams)
     {
-        switch (TrySend(session, datagram))
+        switch (status)
         {
             case SendStatus.Sent or SendStatus.Queued:
                 return true;
             case SendStatus.WouldBlock:
-                Interlocked.Increment(ref SendCounters.DroppedSendBufferFull);
+                Interlocked.Add(ref SendCounters.DroppedSendBufferFull, datagrams);
                 return false;
             case SendStatus.Failed:
-                Interlocked.Increment(ref SendCounters.Failed);
+                Interlocked.Add(ref SendCounters.Failed, datagrams);
                 return false;
             default:
-                Interlocked.Increment(ref SendCounters.DroppedSessionClosed);
+                Interlocked.Add(ref SendCounters.DroppedSessionClosed, datagrams);
                 return false;
         }
     }

@@ -23,6 +23,11 @@ internal sealed class LoopCounters
     public long BytesSent;
     public long ConnectionsRefused; // TCP: accepted by the kernel, refused at the session limit
 
+    public long SegmentedSends; // UDP_SEGMENT sends queued by this loop (each carries several datagrams)
+    public long SegmentationFallbacks; // UDP_SEGMENT sends the kernel refused, sent again as separate datagrams
+    public long CoalescedReads; // UDP_GRO reads that held several datagrams, split before delivery
+    public long OversizedSegments; // datagrams of coalesced reads larger than MaxDatagramSize (also in Dropped[Oversized])
+
     public long ChallengesSent;
     public long ChallengesNotSent;
     public readonly long[] Dropped = new long[Enum.GetValues<DropReason>().Length];
@@ -37,4 +42,7 @@ internal sealed class SendCounters
     public long DroppedSendBufferFull;
     public long DroppedSessionClosed;
     public long Failed;
+    public long SegmentedSends;
+    public long SegmentationFallbacks;
+    public long ReceiveCoalescingRefused; // sockets on which setsockopt(UDP_GRO) failed
 }

@@ -130,6 +130,11 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
         }
 
         Volatile.Write(ref _socketsUnavailable, 0);
+        if (Options.ReceiveCoalescing)
+        {
+            GroSegments.Enable(socket, SendCounters);
+        }
+
         session.Socket = socket;
         return PromotionResult.Promoted;
     }

@@ -60,8 +60,13 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         _listener = listener;
         _oneShot = engine.Options.EpollMode == EpollMode.EdgeTriggeredOneShot;
         _adaptive = engine.Placement == SessionPlacement.Adaptive;
-        _receive = new ReceiveBatch(engine.Options.MaxDatagramSize, listener.IsWildcard);
-        _send = new SendBatch(capacity: 256, arenaSize: Math.Max(256 << 10, SessionServerOptions.MaxUdpPayload));
+        _receive = new ReceiveBatch(engine.Options.MaxDatagramSize, listener.IsWildcard, engine.Options.ReceiveCoalescing ? Counters : null);
+        _send = new SendBatch(capacity: 256, arenaSize: Math.Max(256 << 10, SessionServerOptions.MaxUdpPayload), Counters, engine.Options.SendSegmentation);
+        if (engine.Options.ReceiveCoalescing)
+        {
+            GroSegments.Enable(listener.Socket, engine.SendCounters);
+        }
+
         _events = (byte*)NativeMemory.AllocZeroed((nuint)(MaxEvents * EpollEvent.Size));
         _maxQueuedOnListener = (listener.ReceiveBufferBytes / MinimumDatagramTrueSize) + 1;
         _epoll.Control(EPOLL_CTL_ADD, listener.Socket, ReadEvents, ListenerTag);
@@ -81,7 +86,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         _receive.Dispose();
         _send.Dispose();
         NativeMemory.Free(_events);
-        NativeMemory.Free(_drainSockaddr);
+        _drain?.Dispose();
     }
 
     protected override void RunIo()
@@ -197,7 +202,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
 
             total += received;
             _listenerBatches++;
-            _listenerReads += received;
+            _listenerReads += _receive.Reads; // what the socket's buffer held: a coalesced read is one entry
             Counters.ListenerDatagrams += received;
             for (int i = 0; i < received; i++)
             {
@@ -207,7 +212,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
                 }
             }
 
-            if (received < _receive.Capacity)
+            if (_receive.Reads < _receive.Capacity)
             {
                 _listenerEmptied++; // the queue ran dry during this read
                 return total;
@@ -278,7 +283,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
                 Deliver(session, _receive.Data(i));
             }
 
-            if (received < _receive.Capacity)
+            if (_receive.Reads < _receive.Capacity)
             {
                 EndFirstRead(session);
                 break;
