@@ -180,7 +180,8 @@ public sealed class ServerStatistics
         $"active={ActiveSessions} accepted={SessionsAccepted} closed={SessionsClosed} received={DatagramsReceived} " +
         $"delivered={DatagramsDelivered} dropped={DatagramsDropped} sent={DatagramsSent} strays={StraysRerouted} " +
         $"late={ListenerLateDatagrams} withoutSocket={SessionsWithoutSocket} promoted={SessionsPromoted} redirected={DatagramsRedirected} " +
-        $"handlerErrors={HandlerErrors}";
+        $"handlerErrors={HandlerErrors} sendsFailed={SendsFailed} segmentedSends={SegmentedSends} " +
+        $"segmentationFallbacks={SegmentationFallbacks} coalescedReads={CoalescedReads}";
 
     private static void Add(long[] total, long[] part)
     {

@@ -200,6 +200,12 @@ public sealed class SessionServerOptions
     /// </summary>
     internal int? SteerAllToListenerForTests { get; set; }
 
+    /// <summary>
+    /// Tests only (epoll engine): turn UDP checksums off (SO_NO_CHECK) on every socket the engine sends from, which makes
+    /// the kernel refuse UDP_SEGMENT sends (EINVAL): the fallback to separate datagrams, on a real refusal.
+    /// </summary>
+    internal bool RefuseSegmentationForTests { get; set; }
+
     /// <summary>Tests only (epoll engine, adaptive placement): promote a session after this many datagrams, whatever their pace.</summary>
     internal int? PromoteAfterDatagramsForTests { get; set; }
 

@@ -59,16 +59,22 @@ internal sealed unsafe partial class EpollEngine
         {
             ReadOnlySpan<byte> part = datagrams.Slice(offset, Math.Min(chunk, datagrams.Length - offset));
             int count = (part.Length + segmentSize - 1) / segmentSize;
+            if (count == 1)
+            {
+                all &= Send(session, part); // a lone datagram needs no segmentation (and must not be refused for it)
+                continue;
+            }
+
             int errno = UdpSegmentation.Send(socket, part, segmentSize, nameLength == 0 ? null : name, nameLength, control, controlLength);
             if (errno == 0)
             {
                 Interlocked.Add(ref SendCounters.DatagramsSent, count);
                 Interlocked.Add(ref SendCounters.BytesSent, part.Length);
-                Interlocked.Add(ref SendCounters.SegmentedSends, count > 1 ? 1 : 0);
+                Interlocked.Increment(ref SendCounters.SegmentedSends);
                 continue;
             }
 
-            if (count > 1 && UdpSegmentation.IsRefusal(errno))
+            if (UdpSegmentation.IsRefusal(errno))
             {
                 // Never again on this socket; this run and the rest go out one datagram at a time.
                 socket.SegmentationRefused = true;

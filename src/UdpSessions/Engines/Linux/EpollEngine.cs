@@ -135,6 +135,8 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
             GroSegments.Enable(socket, SendCounters);
         }
 
+        UdpSegmentation.PrepareSender(socket, Options);
+
         session.Socket = socket;
         return PromotionResult.Promoted;
     }

@@ -67,6 +67,8 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
             GroSegments.Enable(listener.Socket, engine.SendCounters);
         }
 
+        UdpSegmentation.PrepareSender(listener.Sender, engine.Options);
+
         _events = (byte*)NativeMemory.AllocZeroed((nuint)(MaxEvents * EpollEvent.Size));
         _maxQueuedOnListener = (listener.ReceiveBufferBytes / MinimumDatagramTrueSize) + 1;
         _epoll.Control(EPOLL_CTL_ADD, listener.Socket, ReadEvents, ListenerTag);

@@ -42,6 +42,18 @@ internal static unsafe class UdpSegmentation
     /// <summary>How many segments of <paramref name="segmentSize"/> bytes one send may carry.</summary>
     public static int SegmentsPerSend(int segmentSize) => Math.Clamp(MaxPayload / segmentSize, 1, MaxSegments);
 
+    /// <summary>
+    /// Readies a socket the engine sends from; with <see cref="SessionServerOptions.RefuseSegmentationForTests"/> it
+    /// turns checksums off, with which the kernel refuses every UDP_SEGMENT send (EINVAL).
+    /// </summary>
+    public static void PrepareSender(SafeFdHandle socket, SessionServerOptions options)
+    {
+        if (options.RefuseSegmentationForTests)
+        {
+            LinuxSocket.SetOption(socket, SOL_SOCKET, SO_NO_CHECK, 1);
+        }
+    }
+
     /// <summary>Writes the UDP_SEGMENT control message at <paramref name="control"/>; returns its length.</summary>
     public static int WriteSegmentSize(byte* control, int segmentSize)
     {
