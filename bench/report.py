@@ -275,6 +275,11 @@ def main():
     if out == "BENCHMARKS.md" and os.path.exists(dtls):
         with open(dtls) as f:
             lines += ["<!-- dtls-benchmarks:begin -->", f.read().rstrip(), "<!-- dtls-benchmarks:end -->", ""]
+    # The bulk section (UDP GSO/GRO) comes from bench/bulk/run.sh the same way.
+    bulk = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bulk", "BENCHMARKS-bulk.md")
+    if out == "BENCHMARKS.md" and os.path.exists(bulk):
+        with open(bulk) as f:
+            lines += ["<!-- bulk-benchmarks:begin -->", f.read().rstrip(), "<!-- bulk-benchmarks:end -->", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))
 
