@@ -276,6 +276,8 @@ def main():
     if out == "BENCHMARKS.md":
         for section in sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "*", "BENCHMARKS-*.md"))):
             name = os.path.basename(section)[len("BENCHMARKS-"):-len(".md")]
+            if os.path.basename(os.path.dirname(section)) != name:
+                continue  # e.g. bench/results/BENCHMARKS-quick.md, a report of its own
             with open(section) as f:
                 lines += [f"<!-- {name}-benchmarks:begin -->", f.read().rstrip(), f"<!-- {name}-benchmarks:end -->", ""]
     with open(out, "w") as f:
