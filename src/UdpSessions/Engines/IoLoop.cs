@@ -213,6 +213,7 @@ internal abstract partial class IoLoop
         }
 
         session.LastActivity = Now;
+        session.CountReceived(datagram.Length);
         if (session.PromotionCountdown > 0 && --session.PromotionCountdown == 0)
         {
             OnPromotionCountdownElapsed(session);
@@ -345,6 +346,8 @@ internal abstract partial class IoLoop
             HandlerFailed(session, nameof(SessionHandler.OnSessionAccepted), exception);
         }
 
+        ListIfOpen(session);
+
         Deliver(session, firstDatagram, rerouteIfClosed: false);
         if (session.Socket is not null && !session.SocketRegistered)
         {
@@ -368,7 +371,7 @@ internal abstract partial class IoLoop
     /// <summary>Ends a session on its home loop; what was still queued on its socket is routed as newer traffic.</summary>
     protected void TearDown(Session session, SessionCloseReason reason) => RouteLeftovers(session, CloseSession(session, reason));
 
-    /// <summary>Map, timer, socket, counters, then the application's callback. Returns what its socket still held.</summary>
+    /// <summary>Map, timer, the closing hook, socket, counters, then the application's callback. Returns what its socket still held.</summary>
     protected List<QueuedDatagram>? CloseSession(Session session, SessionCloseReason reason)
     {
         if (!session.MarkClosed(reason))
@@ -379,6 +382,7 @@ internal abstract partial class IoLoop
         reason = session.PendingCloseReason;
         Wheel?.Remove(session);
         Engine.Registry.Remove(session);
+        SayGoodbye(session, reason); // while the socket is still there (IoLoop.Closing.cs)
         session.Connection?.Release(Engine.SendCounters);
         List<QueuedDatagram>? leftovers = null;
         if (session.Socket is not null)

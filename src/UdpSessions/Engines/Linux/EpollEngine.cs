@@ -11,7 +11,7 @@ namespace UdpSessions.Engines.Linux;
 /// map of the thread the kernel steered their peer to, and get a connected socket of their own when the placement
 /// policy says it pays (<see cref="SessionPlacement"/>).
 /// </summary>
-internal sealed unsafe class EpollEngine : UdpEngine
+internal sealed unsafe partial class EpollEngine : UdpEngine
 {
     // Kernels before 6.13 have no 4-tuple hash for connected UDP sockets: every datagram to the port scores them all.
     private static readonly bool s_hasFourTupleHash = Environment.OSVersion.Version >= new Version(6, 13);

@@ -48,10 +48,12 @@ internal sealed partial class EpollLoop : ISendResults
     {
         Counters.DatagramsSent++;
         Counters.BytesSent += length;
+        session.CountSent(length, onHomeThread: session.Home == this);
     }
 
     void ISendResults.Failed(Session session, int length, int errno)
     {
+        session.CountSendRefused();
         SendCounters counters = Engine.SendCounters;
         if (errno == Errno.EMSGSIZE)
         {
