@@ -22,6 +22,14 @@ internal abstract partial class IoLoop
     }
 
     /// <summary>
+    /// After a session's closing hook: an engine that queues sends sends them now, so that what the hook sent has left
+    /// before <see cref="SessionHandler.OnSessionClosed"/> runs, whether or not the session had a socket of its own.
+    /// </summary>
+    protected virtual void GoodbyeSaid()
+    {
+    }
+
+    /// <summary>
     /// Takes a closing session out of its groups, then runs the handler's <see cref="SessionHandler.OnSessionClosing"/>
     /// with sends let through (the socket is released only after it, and the epoll engine flushes its send batch
     /// before retiring a socket), and counts an application reason.
@@ -43,6 +51,8 @@ internal abstract partial class IoLoop
         {
             session.SayingGoodbye = false;
         }
+
+        GoodbyeSaid();
 
         if (session.ApplicationCloseReason is { } applicationReason)
         {

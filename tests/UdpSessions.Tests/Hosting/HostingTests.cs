@@ -137,9 +137,9 @@ public class HostingTests
         Assert.Equal(2, servers.Count);
         Assert.Same(servers.Main, host.Services.GetRequiredService<SessionServer>());
         Assert.Equal(SessionTransport.Udp, servers.Main.Transport);
-        Assert.Equal(SessionTransport.Tcp, servers.Get("tcp").Transport);
+        Assert.Equal(SessionTransport.Tcp, servers.Get("", "tcp").Transport);
         Assert.Equal(port, servers.Main.LocalEndPoint.Port);
-        Assert.Equal(port, servers.Get("tcp").LocalEndPoint.Port);
+        Assert.Equal(port, servers.Get("", "tcp").LocalEndPoint.Port);
 
         using (var udp = new UdpClient(AddressFamily.InterNetwork))
         {
@@ -220,7 +220,7 @@ public class HostingTests
 
     [Theory(Timeout = 30_000)]
     [InlineData("IoThreads", "0", "IoThreads must be between 1 and 1024")]
-    [InlineData("Address", "not-an-address", "Address 'not-an-address' is not an IPv4 or IPv6 address")]
+    [InlineData("Address", "not-an-address.invalid", "Address 'not-an-address.invalid' is neither an IPv4 or IPv6 address nor a host name that resolves")]
     [InlineData("Tcp:MaxFrameSize", "0", "Tcp.MaxFrameSize must be between 1")]
     [InlineData("Port", "70000", "Port 70000 is not between 0 and 65535")]
     public async Task Invalid_configuration_fails_the_host_at_start_with_a_clear_message(string key, string value, string expected)

@@ -44,6 +44,9 @@ internal sealed partial class EpollLoop : ISendResults
         }
     }
 
+    /// <summary>A closing session's goodbye leaves before its OnSessionClosed (a no-op when nothing is queued).</summary>
+    protected override void GoodbyeSaid() => FlushSends();
+
     void ISendResults.Sent(Session session, int length)
     {
         Counters.DatagramsSent++;
