@@ -136,6 +136,32 @@ public class BroadcastTests
         clients.AssertNothingPending(TimeSpan.FromMilliseconds(50));
     }
 
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(TestEngines.All), MemberType = typeof(TestEngines))]
+    public async Task A_group_can_hold_sessions_of_a_UDP_and_a_TCP_server_and_reaches_both(TestEngine engine)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
+        var handler = new LobbyHandler(); // one handler, one room, two servers
+        await using SessionServer udp = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
+        SessionServerOptions tcpOptions = TestEngines.Options(engine);
+        tcpOptions.Transport = SessionTransport.Tcp;
+        await using SessionServer tcp = await SessionServer.StartAsync(tcpOptions, handler, cancellationToken: timeout.Token);
+        using var udpClients = new ClientGroup(udp.LocalEndPoint, 3);
+        udpClients.EchoRounds(0, 1, batchSize: 3, timeout.Token);
+        using TcpTestClient tcpClient = await TcpTestClient.ConnectAsync(tcp.LocalEndPoint, TcpFraming.LengthPrefix32, timeout.Token);
+        await tcpClient.SendMessageAsync(new byte[] { 1 }, timeout.Token);
+        Assert.Equal([1], await tcpClient.ReceiveMessageAsync(timeout.Token));
+        await Eventually.TrueAsync(() => handler.Room.Count == 4, () => $"{handler.Room.Count} in the room", cancellationToken: timeout.Token);
+
+        byte[] snapshot = Snapshot(5);
+        Assert.Equal(4, await Task.Run(() => handler.Room.Send(snapshot), timeout.Token));
+        ExpectOnceAtEach(udpClients, snapshot, except: -1);
+        Assert.Equal(snapshot, await tcpClient.ReceiveMessageAsync(timeout.Token));
+        Assert.Equal(1, tcp.Broadcast(snapshot)); // a server's broadcast reaches only its own sessions
+        Assert.Equal(snapshot, await tcpClient.ReceiveMessageAsync(timeout.Token));
+        udpClients.AssertNothingPending(TimeSpan.FromMilliseconds(50));
+    }
+
     private static byte[] Snapshot(int sequence)
     {
         byte[] snapshot = new byte[200];
