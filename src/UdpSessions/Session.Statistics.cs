@@ -44,6 +44,21 @@ public sealed partial class Session
         }
     }
 
+    /// <summary>A datagram counted as sent when it was queued that the kernel refused at the flush.</summary>
+    internal void TakeBackSent(int length, bool onHomeThread)
+    {
+        if (onHomeThread)
+        {
+            _datagramsSentByHome--;
+            _bytesSentByHome -= length;
+        }
+        else
+        {
+            Interlocked.Decrement(ref _datagramsSentByOthers);
+            Interlocked.Add(ref _bytesSentByOthers, -length);
+        }
+    }
+
     /// <summary>A send that was refused or failed, whatever the cause (the server's statistics keep the cause).</summary>
     internal void CountSendRefused() => Interlocked.Increment(ref _sendsRefused);
 }

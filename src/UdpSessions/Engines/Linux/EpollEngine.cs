@@ -39,6 +39,21 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
 
     public int SocketBudget { get; }
 
+    /// <summary>Datagrams all listeners read in the last second (approximate: each loop's last full second).</summary>
+    public long ListenerDatagramsPerSecond
+    {
+        get
+        {
+            long total = 0;
+            foreach (EpollLoop loop in _loops)
+            {
+                total += loop.ListenerDatagramsLastSecond;
+            }
+
+            return total;
+        }
+    }
+
     public override string Description => $"epoll, {Options.EpollMode}, {Placement}";
 
     public override IReadOnlyList<IoLoop> Loops => _loops;

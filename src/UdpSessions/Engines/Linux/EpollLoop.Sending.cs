@@ -8,7 +8,8 @@ internal sealed partial class EpollLoop : ISendResults
 {
     /// <summary>
     /// Queues a datagram sent on this thread in its batch: through the session's own socket, or this thread's listener
-    /// (any listener of the group sends from the same address and port). False when it is too large to batch.
+    /// (any listener of the group sends from the same address and port). False when it is too large to batch. It is
+    /// counted as sent now, before the peer can see it, and taken back if the kernel refuses it at the flush.
     /// </summary>
     public bool TryQueueSend(Session session, ReadOnlySpan<byte> datagram)
     {
@@ -32,6 +33,9 @@ internal sealed partial class EpollLoop : ISendResults
             _send.Add(session, _listener.Socket, reference: false, datagram, session.Peer, _listener.IsWildcard ? session.Local : null);
         }
 
+        Counters.DatagramsSent++;
+        Counters.BytesSent += datagram.Length;
+        session.CountSent(datagram.Length, onHomeThread: session.Home == this);
         return true;
     }
 
@@ -47,15 +51,11 @@ internal sealed partial class EpollLoop : ISendResults
     /// <summary>A closing session's goodbye leaves before its OnSessionClosed (a no-op when nothing is queued).</summary>
     protected override void GoodbyeSaid() => FlushSends();
 
-    void ISendResults.Sent(Session session, int length)
-    {
-        Counters.DatagramsSent++;
-        Counters.BytesSent += length;
-        session.CountSent(length, onHomeThread: session.Home == this);
-    }
-
     void ISendResults.Failed(Session session, int length, int errno)
     {
+        Counters.DatagramsSent--;
+        Counters.BytesSent -= length;
+        session.TakeBackSent(length, onHomeThread: session.Home == this);
         session.CountSendRefused();
         SendCounters counters = Engine.SendCounters;
         if (errno == Errno.EMSGSIZE)

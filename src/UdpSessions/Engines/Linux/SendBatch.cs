@@ -90,8 +90,8 @@ internal sealed unsafe class SendBatch : IDisposable
     }
 
     /// <summary>
-    /// Sends everything queued, a sendmmsg per run of datagrams to the same socket, and reports each datagram's fate
-    /// to <paramref name="results"/>. A datagram the kernel refuses is reported and skipped; the rest still go out.
+    /// Sends everything queued, a sendmmsg per run of datagrams to the same socket. A datagram the kernel refuses is
+    /// reported to <paramref name="results"/> and skipped; the rest still go out.
     /// </summary>
     public void Flush(ISendResults results)
     {
@@ -145,11 +145,6 @@ internal sealed unsafe class SendBatch : IDisposable
                 continue;
             }
 
-            for (int i = next; i < next + sent; i++)
-            {
-                results.Sent(_sessions[i]!, (int)_iov[i].Length);
-            }
-
             next += sent;
         }
     }
@@ -164,10 +159,8 @@ internal sealed unsafe class SendBatch : IDisposable
     }
 }
 
-/// <summary>What a <see cref="SendBatch"/> reports for each datagram when it is flushed.</summary>
+/// <summary>What a <see cref="SendBatch"/> reports when it is flushed: the datagrams the kernel refused.</summary>
 internal interface ISendResults
 {
-    void Sent(Session session, int length);
-
     void Failed(Session session, int length, int errno);
 }
