@@ -264,10 +264,12 @@ def main():
               "accepted in it, so it includes echoing their 4 datagrams and closing departed sessions.", ""]
     for config in CHURN:
         lines += churn_table(runs, config)
-    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks-notes.md")
-    if os.path.exists(notes):
-        with open(notes) as f:
-            lines += [f.read().rstrip(), ""]
+    # Hand-written sections kept next to this script: the notes, then the broadcast figures (bench/broadcast).
+    for extra in ("benchmarks-notes.md", "benchmarks-broadcast.md"):
+        notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), extra)
+        if os.path.exists(notes):
+            with open(notes) as f:
+                lines += [f.read().rstrip(), ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))
 

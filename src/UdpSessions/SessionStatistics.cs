@@ -4,7 +4,7 @@ namespace UdpSessions;
 /// A snapshot of one session's counters (<see cref="Session.GetStatistics"/>), for the application's own monitoring.
 /// They cost the datagram path two plain increments: the session's I/O thread is their only writer.
 /// </summary>
-public readonly struct SessionStatistics : IEquatable<SessionStatistics>
+public readonly record struct SessionStatistics
 {
     private readonly long _lastReceivedTicks;
 
@@ -38,23 +38,6 @@ public readonly struct SessionStatistics : IEquatable<SessionStatistics>
 
     /// <summary>How long ago the peer's last datagram was delivered (or the session was accepted), as the idle timeout sees it (millisecond precision).</summary>
     public TimeSpan SinceLastReceived => TimeSpan.FromMilliseconds(Math.Max(0, Environment.TickCount64 - _lastReceivedTicks));
-
-    /// <inheritdoc />
-    public bool Equals(SessionStatistics other) =>
-        DatagramsReceived == other.DatagramsReceived && BytesReceived == other.BytesReceived && DatagramsSent == other.DatagramsSent &&
-        BytesSent == other.BytesSent && SendsRefused == other.SendsRefused && _lastReceivedTicks == other._lastReceivedTicks;
-
-    /// <inheritdoc />
-    public override bool Equals(object? obj) => obj is SessionStatistics other && Equals(other);
-
-    /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(DatagramsReceived, BytesReceived, DatagramsSent, BytesSent, SendsRefused, _lastReceivedTicks);
-
-    /// <summary>True when both snapshots hold the same values.</summary>
-    public static bool operator ==(SessionStatistics left, SessionStatistics right) => left.Equals(right);
-
-    /// <summary>True when the snapshots differ.</summary>
-    public static bool operator !=(SessionStatistics left, SessionStatistics right) => !left.Equals(right);
 
     /// <inheritdoc />
     public override string ToString() =>

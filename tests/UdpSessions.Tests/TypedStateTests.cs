@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using UdpSessions.Tests.Infrastructure;
 
 namespace UdpSessions.Tests;
@@ -66,17 +65,7 @@ public class TypedStateTests
             new SessionServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), IoThreads = 1 }, handler,
             cancellationToken: TestContext.Current.CancellationToken);
 
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        client.Connect(server.LocalEndPoint);
-        client.ReceiveTimeout = 5_000;
-        byte[] datagram = new byte[64];
-        byte[] reply = new byte[128];
-        for (int i = 0; i < Warmup + Measured + 1; i++)
-        {
-            BitConverter.TryWriteBytes(datagram, i);
-            client.Send(datagram);
-            Assert.Equal(datagram.Length, client.Receive(reply));
-        }
+        AllocationWindow.EchoOverUdp(server, Warmup + Measured + 1);
 
         Assert.True(handler.Done, "the probe did not see every datagram");
         Assert.Equal(Warmup + Measured + 1, handler.LastState!.Datagrams);
@@ -162,12 +151,11 @@ public class TypedStateTests
     /// <summary>An echo through the typed path that measures what its I/O thread allocates between two datagram counts.</summary>
     private sealed class TypedAllocationProbe(int start, int end) : SessionHandler<TypedAllocationProbe.Counter>
     {
-        private int _count;
-        private long _startBytes;
+        private readonly AllocationWindow _window = new(start, end);
 
-        public long AllocatedBytes { get; private set; } = -1;
+        public long AllocatedBytes => _window.AllocatedBytes;
 
-        public bool Done { get; private set; }
+        public bool Done => _window.Done;
 
         public Counter? LastState { get; private set; }
 
@@ -175,17 +163,7 @@ public class TypedStateTests
 
         public override void OnDatagram(Session session, Counter state, ReadOnlySpan<byte> datagram)
         {
-            if (_count == start)
-            {
-                _startBytes = GC.GetAllocatedBytesForCurrentThread();
-            }
-            else if (_count == end)
-            {
-                AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - _startBytes;
-                Done = true;
-            }
-
-            _count++;
+            _window.Count();
             state.Datagrams++;
             session.Send(datagram);
         }

@@ -18,21 +18,11 @@ namespace UdpSessions.Tests.Hosting;
 /// </summary>
 public class NamedServersTests
 {
-    private static IHost BuildHost(Dictionary<string, string?> settings, Action<IServiceCollection, IConfiguration> register)
-    {
-        HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddMetrics();
-        builder.Services.AddLogging();
-        register(builder.Services, builder.Configuration);
-        return builder.Build();
-    }
-
     [Fact(Timeout = 30_000)]
     public async Task Two_named_servers_run_their_own_handlers_with_their_own_sections()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
-        using IHost host = BuildHost(
+        using IHost host = TestHosts.Build(
             new()
             {
                 ["Game:Address"] = "127.0.0.1", ["Game:IoThreads"] = "2", ["Game:MaxDatagramSize"] = "1200",
@@ -85,7 +75,7 @@ public class NamedServersTests
     public async Task Host_names_in_configuration_are_resolved()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
-        using IHost host = BuildHost(new() { ["UdpSessions:Address"] = "localhost", ["UdpSessions:IoThreads"] = "1" },
+        using IHost host = TestHosts.Build(new() { ["UdpSessions:Address"] = "localhost", ["UdpSessions:IoThreads"] = "1" },
             (services, configuration) => services.AddUdpSessions<GameHandler>(configuration.GetSection("UdpSessions")));
         await host.StartAsync(timeout.Token);
         SessionServer server = host.Services.GetRequiredService<SessionServer>();
@@ -97,7 +87,7 @@ public class NamedServersTests
     [Fact(Timeout = 30_000)]
     public async Task Unknown_configuration_keys_fail_the_host_at_start_naming_each()
     {
-        using IHost host = BuildHost(
+        using IHost host = TestHosts.Build(
             new()
             {
                 ["Game:Address"] = "127.0.0.1",
@@ -123,7 +113,7 @@ public class NamedServersTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
         int port = FreePortOnBothLoopbacks();
-        using IHost host = BuildHost(
+        using IHost host = TestHosts.Build(
             new()
             {
                 ["UdpSessions:Address"] = "127.0.0.1",
