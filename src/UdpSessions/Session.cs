@@ -91,12 +91,12 @@ public sealed partial class Session : IAsyncDisposable
     /// <summary>The I/O loop that owns this session: it alone reads for it and runs its callbacks.</summary>
     internal IoLoop Home { get; }
 
-    internal PeerAddress Peer { get; }
+    internal PeerAddress Peer { get; private set; }
 
     internal PeerAddress Local { get; }
 
     /// <summary>The session's key in the address map.</summary>
-    internal SessionKey Key { get; }
+    internal SessionKey Key { get; private set; }
 
     /// <summary>The peer's address in the engine's native form, for sends through the listener (sessions without a socket).</summary>
     internal object? PeerNativeAddress { get; set; }

@@ -136,6 +136,13 @@ public sealed class SessionServerOptions
     /// </summary>
     public AcceptFilter? AcceptFilter { get; set; }
 
+    /// <summary>
+    /// DTLS 1.2 on every session (certificate and/or PSK mode; see <see cref="Dtls.DtlsOptions"/>), or null for plain
+    /// UDP. Handlers and the async API see decrypted application data only, and sessions only once their handshake
+    /// completed. UDP only. Default: null.
+    /// </summary>
+    public Dtls.DtlsOptions? Dtls { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -169,6 +176,12 @@ public sealed class SessionServerOptions
         Require(ReceiveQueueCapacity >= 1, nameof(ReceiveQueueCapacity), "must be at least 1");
         Require(Enum.IsDefined(Transport), nameof(Transport), "is not a known transport");
         ArgumentNullException.ThrowIfNull(Tcp, nameof(Tcp));
+        if (Dtls is not null)
+        {
+            Require(Transport == SessionTransport.Udp, nameof(Dtls), "needs Transport = Udp");
+            Dtls.Validate();
+        }
+
         foreach ((bool valid, string name, string problem) in Tcp.Checks())
         {
             Require(valid, $"{nameof(Tcp)}.{name}", problem);
@@ -191,6 +204,7 @@ public sealed class SessionServerOptions
     {
         var copy = (SessionServerOptions)MemberwiseClone();
         copy.Tcp = Tcp?.Clone()!;
+        copy.Dtls = Dtls?.Clone();
         return copy;
     }
 

@@ -288,6 +288,11 @@ internal abstract partial class IoLoop
             return;
         }
 
+        if (Engine.MigrationRouter is not null && TryRouteToMovedPeer(peer, datagram))
+        {
+            return; // a known session's peer at a new address (IoLoop.Layers.cs)
+        }
+
         Accept(peer, local, datagram);
     }
 

@@ -194,7 +194,7 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
 
     protected override bool PollWritable(Session session, int timeoutMilliseconds)
     {
-        SafeHandle socket = session.Socket ?? Listeners.Listeners[session.Home.Index].Socket;
+        SafeHandle socket = session.Socket ?? Listeners.Listeners[session.Home.Index].Sender;
         bool added = false;
         try
         {

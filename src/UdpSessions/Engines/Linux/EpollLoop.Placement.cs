@@ -63,7 +63,8 @@ internal sealed partial class EpollLoop
         }
 
         if (queued && ++session.QueuedInWindow >= _engine.Options.PromotionQueuedDatagramsPerSecond
-            && session.ListenerDatagramsInWindow * 100L >= _engine.ListenerDatagramsPerSecond
+            && _engine.ListenerDatagramsPerSecond is > 0 and var listenersRate // nothing measured yet: no share can be judged
+            && session.ListenerDatagramsInWindow * 100L >= listenersRate
             && !session.PromotionRequested)
         {
             session.PromotionRequested = true;

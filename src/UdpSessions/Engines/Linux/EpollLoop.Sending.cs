@@ -30,7 +30,7 @@ internal sealed partial class EpollLoop : ISendResults
         }
         else
         {
-            _send.Add(session, _listener.Socket, reference: false, datagram, session.Peer, _listener.IsWildcard ? session.Local : null);
+            _send.Add(session, _listener.Sender, reference: false, datagram, session.Peer, _listener.IsWildcard ? session.Local : null);
         }
 
         Counters.DatagramsSent++;
