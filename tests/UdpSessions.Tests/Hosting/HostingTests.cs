@@ -113,7 +113,7 @@ public class HostingTests
     public async Task A_listener_serves_the_same_port_over_TCP_with_the_same_handler_and_both_are_measured()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
-        int port = FreePortForBothProtocols();
+        int port = TestHosts.FreePort((ProtocolType.Tcp, IPAddress.Loopback), (ProtocolType.Udp, IPAddress.Loopback));
         using IHost host = TestHosts.Build(
             new()
             {
@@ -164,28 +164,6 @@ public class HostingTests
             (services, configuration) => services.AddUdpSessions<RecordingHandler>(configuration.GetSection("UdpSessions")));
         OptionsValidationException failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
         Assert.Contains("Listeners:stream: Tcp.SendQueueLimit must be at least 1", failure.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>A loopback port free for both UDP and TCP right now.</summary>
-    private static int FreePortForBothProtocols()
-    {
-        for (int attempt = 0; attempt < 20; attempt++)
-        {
-            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            int port = ((IPEndPoint)tcp.LocalEndPoint!).Port;
-            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            try
-            {
-                udp.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-
-        throw new InvalidOperationException("no port free for both protocols in 20 attempts");
     }
 
     [Fact(Timeout = 30_000)]

@@ -112,7 +112,7 @@ public class NamedServersTests
     public async Task IPv4_and_IPv6_listeners_on_one_port_have_their_own_metric_tags()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
-        int port = FreePortOnBothLoopbacks();
+        int port = TestHosts.FreePort((ProtocolType.Udp, IPAddress.Loopback), (ProtocolType.Udp, IPAddress.IPv6Loopback));
         using IHost host = TestHosts.Build(
             new()
             {
@@ -144,28 +144,6 @@ public class NamedServersTests
         client.Connect(server);
         await client.SendAsync(datagram, cancellationToken);
         return (await client.ReceiveAsync(cancellationToken)).Buffer;
-    }
-
-    /// <summary>A UDP port free on 127.0.0.1 and ::1 right now.</summary>
-    private static int FreePortOnBothLoopbacks()
-    {
-        for (int attempt = 0; attempt < 20; attempt++)
-        {
-            using var v4 = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            v4.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            int port = ((IPEndPoint)v4.LocalEndPoint!).Port;
-            using var v6 = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
-            try
-            {
-                v6.Bind(new IPEndPoint(IPAddress.IPv6Loopback, port));
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-
-        throw new InvalidOperationException("no port free on both loopbacks in 20 attempts");
     }
 
     /// <summary>Answers "game:" and the datagram.</summary>
