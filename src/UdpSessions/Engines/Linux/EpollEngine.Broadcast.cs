@@ -24,45 +24,20 @@ internal sealed partial class EpollEngine
     private int PostToLoops(ReadOnlySpan<Session> sessions, ReadOnlySpan<byte> datagram, Session? except)
     {
         EpollLoop[] loops = _loops;
-        Span<int> counts = loops.Length <= 256 ? stackalloc int[loops.Length] : new int[loops.Length];
+        var shares = new Session[loops.Length][];
+        var counts = new int[loops.Length];
         int total = 0;
         foreach (Session session in sessions)
         {
             if (session != except)
             {
-                counts[session.Home.Index]++;
+                int home = session.Home.Index;
+                (shares[home] ??= ArrayPool<Session>.Shared.Rent(sessions.Length))[counts[home]++] = session;
                 total++;
             }
         }
 
-        if (total == 0)
-        {
-            return 0;
-        }
-
-        int parts = 0;
-        var shares = new Session[loops.Length][];
-        for (int i = 0; i < loops.Length; i++)
-        {
-            if (counts[i] > 0)
-            {
-                shares[i] = ArrayPool<Session>.Shared.Rent(counts[i]);
-                parts++;
-            }
-
-            counts[i] = 0;
-        }
-
-        foreach (Session session in sessions)
-        {
-            if (session != except)
-            {
-                int home = session.Home.Index;
-                shares[home][counts[home]++] = session;
-            }
-        }
-
-        var payload = new SharedPayload(datagram, parts);
+        byte[] payload = datagram.ToArray(); // one copy, read by every I/O thread that sends a share
         for (int i = 0; i < loops.Length; i++)
         {
             if (counts[i] > 0)
@@ -75,44 +50,18 @@ internal sealed partial class EpollEngine
         return total;
     }
 
-    /// <summary>The datagram, copied once for every I/O thread that sends it; back to the pool after the last.</summary>
-    private sealed class SharedPayload(ReadOnlySpan<byte> datagram, int users)
-    {
-        private readonly byte[] _buffer = CopyOf(datagram);
-        private readonly int _length = datagram.Length;
-        private int _users = users;
-
-        public ReadOnlySpan<byte> Datagram => _buffer.AsSpan(0, _length);
-
-        public void Release()
-        {
-            if (Interlocked.Decrement(ref _users) == 0)
-            {
-                ArrayPool<byte>.Shared.Return(_buffer);
-            }
-        }
-
-        private static byte[] CopyOf(ReadOnlySpan<byte> datagram)
-        {
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, datagram.Length));
-            datagram.CopyTo(buffer);
-            return buffer;
-        }
-    }
-
     /// <summary>One I/O thread's share of a broadcast, run on that thread (or on the stopping thread after it ended).</summary>
-    private sealed class SendShare(EpollEngine engine, SharedPayload payload, Session[] sessions, int count) : ILoopWork
+    private sealed class SendShare(EpollEngine engine, byte[] payload, Session[] sessions, int count) : ILoopWork
     {
         public void Execute(IoLoop loop, Session session)
         {
             try
             {
-                engine.SendToMany(sessions.AsSpan(0, count), payload.Datagram, except: null);
+                engine.SendToMany(sessions.AsSpan(0, count), payload, except: null);
             }
             finally
             {
                 ArrayPool<Session>.Shared.Return(sessions, clearArray: true);
-                payload.Release();
             }
         }
     }
