@@ -20,7 +20,8 @@ internal abstract partial class UdpEngine
             return true;
         }
 
-        if (session.Layer is null && session.IsOpen && SendSegmentsCore(session, datagrams, segmentSize) is { } sent)
+        // Over the send limit (counted as Oversized) or through a layer: one by one, each counted as Send counts it.
+        if (session.Layer is null && segmentSize <= MaxSendSize && session.AcceptsSends && SendSegmentsCore(session, datagrams, segmentSize) is { } sent)
         {
             return sent;
         }
@@ -40,4 +41,24 @@ internal abstract partial class UdpEngine
     /// false when some were refused (counted), or null when this engine sends them one by one instead.
     /// </summary>
     protected virtual bool? SendSegmentsCore(Session session, ReadOnlySpan<byte> datagrams, int segmentSize) => null;
+
+    /// <summary>Counts <paramref name="datagrams"/> sends refused with <paramref name="status"/>; returns false.</summary>
+    protected bool CountRefused(Session session, SendStatus status, int datagrams)
+    {
+        for (int i = 0; i < datagrams; i++)
+        {
+            CountRefused(session, status);
+        }
+
+        return false;
+    }
+
+    /// <summary>Counts the datagrams of <paramref name="run"/> (segments of <paramref name="segmentSize"/>) as sent by the session.</summary>
+    public static void CountSentRun(Session session, int run, int segmentSize, bool onHomeThread)
+    {
+        for (int offset = 0; offset < run; offset += segmentSize)
+        {
+            session.CountSent(Math.Min(segmentSize, run - offset), onHomeThread);
+        }
+    }
 }

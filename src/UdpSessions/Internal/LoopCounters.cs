@@ -41,6 +41,7 @@ internal sealed class SendCounters
     public long BytesSent;
     public long DroppedSendBufferFull;
     public long DroppedSessionClosed;
+    public long DroppedOversized; // larger than MaxSendDatagramSize
     public long Failed;
     public long SegmentedSends;
     public long SegmentationFallbacks;

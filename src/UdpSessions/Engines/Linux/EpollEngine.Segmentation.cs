@@ -31,7 +31,7 @@ internal sealed unsafe partial class EpollEngine
         }
         catch (ObjectDisposedException)
         {
-            return Counted(SendStatus.Closed, 1); // the session's socket was closed by its loop meanwhile
+            return CountRefused(session, SendStatus.Closed, 1); // the session's socket was closed by its loop meanwhile
         }
     }
 
@@ -71,6 +71,7 @@ internal sealed unsafe partial class EpollEngine
                 Interlocked.Add(ref SendCounters.DatagramsSent, count);
                 Interlocked.Add(ref SendCounters.BytesSent, part.Length);
                 Interlocked.Increment(ref SendCounters.SegmentedSends);
+                CountSentRun(session, part.Length, segmentSize, onHomeThread: false);
                 continue;
             }
 
@@ -93,7 +94,7 @@ internal sealed unsafe partial class EpollEngine
                 session.RequestClose(SessionCloseReason.PeerUnreachable);
             }
 
-            all &= Counted(status, count);
+            all &= CountRefused(session, status, count);
         }
 
         return all;

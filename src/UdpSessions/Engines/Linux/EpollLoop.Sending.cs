@@ -36,6 +36,7 @@ internal sealed partial class EpollLoop : ISendResults
 
         Counters.DatagramsSent++;
         Counters.BytesSent += datagram.Length;
+        session.CountSent(datagram.Length, onHomeThread: session.Home == this);
         return true;
     }
 
@@ -72,6 +73,7 @@ internal sealed partial class EpollLoop : ISendResults
             _send.AddSegments(session, socket, reference: ownSocket && session.Home != this, part, segmentSize, peer, source);
             Counters.DatagramsSent += (part.Length + segmentSize - 1) / segmentSize;
             Counters.BytesSent += part.Length;
+            UdpEngine.CountSentRun(session, part.Length, segmentSize, onHomeThread: session.Home == this);
         }
     }
 
@@ -84,10 +86,15 @@ internal sealed partial class EpollLoop : ISendResults
         }
     }
 
+    /// <summary>A closing session's goodbye leaves before its OnSessionClosed (a no-op when nothing is queued).</summary>
+    protected override void GoodbyeSaid() => FlushSends();
+
     void ISendResults.Failed(Session session, int length, int errno)
     {
         Counters.DatagramsSent--;
         Counters.BytesSent -= length;
+        session.TakeBackSent(length, onHomeThread: session.Home == this);
+        session.CountSendRefused();
         SendCounters counters = Engine.SendCounters;
         if (errno == Errno.EMSGSIZE)
         {
