@@ -19,6 +19,10 @@ var options = new SessionServerOptions
 {
     EndPoint = new IPEndPoint(IPAddress.Loopback, int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
     IoThreads = 1,
+
+    // A connected socket for the peer, as the C reference connects its socket to it (a session that only sends would
+    // otherwise stay on the listener and every send would name its destination).
+    Placement = SessionPlacement.OwnSocket,
     SendSegmentation = !args.Contains("--no-gso"),
     ReceiveCoalescing = !args.Contains("--no-gro"),
 };

@@ -79,6 +79,7 @@ public class SegmentationTests
         Assert.Equal(0, handler.Refusals);
         ServerStatistics stats = await ServerChecks.AccountedExactlyAsync(server, Runs.Length);
         Assert.Equal(expectedDatagrams, stats.DatagramsSent);
+        Assert.Equal(expectedDatagrams, handler.Session!.GetStatistics().DatagramsSent);
         Assert.Equal(0, stats.SendsDroppedBufferFull + stats.SendsFailed + stats.SendsDroppedSessionClosed);
         if (engine != TestEngine.Portable)
         {
@@ -153,8 +154,11 @@ public class SegmentationTests
 
         public int Refusals => Volatile.Read(ref _refusals);
 
+        public Session? Session { get; private set; }
+
         public override void OnDatagram(Session session, ReadOnlySpan<byte> datagram)
         {
+            Session = session;
             int run = datagram[0];
             byte[] payload = BulkPayload.Concatenated(run, BulkPayload.Lengths(Runs[run].Count, Runs[run].Size));
             if (fromCallback)
