@@ -52,13 +52,4 @@ internal abstract partial class UdpEngine
 
         return false;
     }
-
-    /// <summary>Counts the datagrams of <paramref name="run"/> (segments of <paramref name="segmentSize"/>) as sent by the session.</summary>
-    public static void CountSentRun(Session session, int run, int segmentSize, bool onHomeThread)
-    {
-        for (int offset = 0; offset < run; offset += segmentSize)
-        {
-            session.CountSent(Math.Min(segmentSize, run - offset), onHomeThread);
-        }
-    }
 }

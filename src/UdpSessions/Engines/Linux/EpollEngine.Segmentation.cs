@@ -71,7 +71,7 @@ internal sealed unsafe partial class EpollEngine
                 Interlocked.Add(ref SendCounters.DatagramsSent, count);
                 Interlocked.Add(ref SendCounters.BytesSent, part.Length);
                 Interlocked.Increment(ref SendCounters.SegmentedSends);
-                CountSentRun(session, part.Length, segmentSize, onHomeThread: false);
+                session.CountSent(count, part.Length, onHomeThread: false);
                 continue;
             }
 

@@ -71,9 +71,10 @@ internal sealed partial class EpollLoop : ISendResults
             }
 
             _send.AddSegments(session, socket, reference: ownSocket && session.Home != this, part, segmentSize, peer, source);
-            Counters.DatagramsSent += (part.Length + segmentSize - 1) / segmentSize;
+            int datagrams = (part.Length + segmentSize - 1) / segmentSize;
+            Counters.DatagramsSent += datagrams;
             Counters.BytesSent += part.Length;
-            UdpEngine.CountSentRun(session, part.Length, segmentSize, onHomeThread: session.Home == this);
+            session.CountSent(datagrams, part.Length, onHomeThread: session.Home == this);
         }
     }
 
