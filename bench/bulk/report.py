@@ -7,7 +7,9 @@ import re
 import statistics
 import sys
 
-BEGIN, END = "<!-- bulk-benchmarks:begin -->", "<!-- bulk-benchmarks:end -->"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sections import publish  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIRECTIONS = {
     "s2c": ("server → client", "sent", [("udps-gso", "UdpSessions, `SendBatch` with UDP GSO"), ("udps-plain", "UdpSessions, GSO off (one send per datagram)"),
@@ -75,23 +77,10 @@ def section(results, runs):
     return "\n".join(lines) + "\n"
 
 
-def splice(benchmarks, text):
-    block = f"{BEGIN}\n{text}{END}\n"
-    content = open(benchmarks).read() if os.path.exists(benchmarks) else ""
-    if BEGIN in content and END in content:
-        content = content[: content.index(BEGIN)] + block + content[content.index(END) + len(END) + 1:]
-    else:
-        content = content.rstrip("\n") + "\n\n" + block
-    with open(benchmarks, "w") as f:
-        f.write(content)
-
-
 def main():
     results = sys.argv[1]
     text = section(results, load(results))
-    with open(os.path.join(HERE, "BENCHMARKS-bulk.md"), "w") as f:
-        f.write(text)
-    splice(os.path.join(HERE, "..", "..", "BENCHMARKS.md"), text)
+    publish(os.path.join(HERE, ".."), "bulk", text)
 
 
 if __name__ == "__main__":

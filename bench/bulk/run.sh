@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 ROUNDS=3 WARMUP=1.5 DURATION=3
 case "${1:-}" in
@@ -19,8 +21,7 @@ case "${1:-}" in
   *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 esac
 
-ncpu=$(nproc)
-if (( ncpu >= 2 )); then GEN_CPU=0 SERVER_CPU=1; else GEN_CPU=0 SERVER_CPU=0; fi
+pin_cpus
 RESULTS=bench/results/bulk-$(date -u +%Y%m%dT%H%M%SZ)
 BUILD=bench/.build
 mkdir -p "$RESULTS" "$BUILD"
@@ -46,26 +47,11 @@ server_command() {
 }
 
 {
-  echo "kernel=$(uname -r)"
-  echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "cpus=$ncpu"
-  echo "dotnet=$(dotnet --version)"
+  describe_machine
   echo "gcc=$(gcc -dumpversion)"
   echo "rounds=$ROUNDS warmup=$WARMUP duration=$DURATION"
-  echo "pinning=server cpu $SERVER_CPU, load cpu $GEN_CPU"
-  echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$RESULTS/machine.txt"
 
-server_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
 trap stop_server EXIT
 
 port=61500 n=0 total=$(( ${#SERVERS[@]} * ROUNDS ))
@@ -77,9 +63,7 @@ for round in $(seq "$ROUNDS"); do
     log="$RESULTS/r$round-$server"
     echo "== [$n/$total] round $round, $server"
     # shellcheck disable=SC2046
-    taskset -c "$SERVER_CPU" $(server_command "$server") > "$log.server" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 100); do ss -Hlun "sport = :$PORT" | grep -q . && break; sleep 0.05; done
+    start_server "$log.server" $(server_command "$server")
     role=client-send
     if [[ $server == s2c-* ]]; then role=client-recv; fi
     taskset -c "$GEN_CPU" "$BUILD/bulk" "$role" "$PORT" "$load_seconds" > "$log.client" 2>&1 &

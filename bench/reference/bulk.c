@@ -6,8 +6,8 @@
 //                                                     datagram, as a handler is called; coalesced reads split (gro)
 //   bulk client-recv PORT SECONDS                     the s2c load: says hello, counts what arrives (UDP_GRO)
 //   bulk client-send PORT SECONDS                     the c2s load: streams with UDP_SEGMENT, 54 datagrams a call
-// Servers measure themselves after WARMUP seconds for DURATION seconds (datagrams and getrusage CPU) and print one
-// line: datagrams=N seconds=S cpu_seconds=C. Everything on 127.0.0.1.
+// Servers print "listening" once bound, then measure themselves after WARMUP seconds for DURATION seconds (datagrams
+// and getrusage CPU) and print one line: datagrams=N seconds=S cpu_seconds=C. Everything on 127.0.0.1.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -134,6 +134,8 @@ int main(int argc, char **argv) {
         int gso = !strcmp(argv[3], "gso") || !strcmp(argv[3], "gro");
         double warmup = atof(argv[4]), duration = atof(argv[5]);
         int fd = udp_socket(port, 1);
+        printf("listening on %d\n", port);
+        fflush(stdout);
         if (!strcmp(role, "server-recv")) {
             int on = 1;
             if (gso) setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);

@@ -2,7 +2,7 @@
 //   BulkServer send PORT WARMUP DURATION [--no-gso]   on the first datagram of a peer, an application thread streams
 //                                                      1,200-byte datagrams to it with Session.SendBatch (54 a call, as many as one UDP_SEGMENT send holds)
 //   BulkServer recv PORT WARMUP DURATION [--no-gro]   counts the datagrams its handler is given
-// After WARMUP seconds of traffic it measures DURATION seconds (datagrams sent or delivered, process CPU time) and
+// It prints "listening" once bound. After WARMUP seconds of traffic it measures DURATION seconds (datagrams sent or delivered, process CPU time) and
 // prints: datagrams=N seconds=S cpu_seconds=C, then the server's statistics.
 using System.Diagnostics;
 using System.Net;
@@ -32,6 +32,7 @@ double duration = double.Parse(args[3], System.Globalization.CultureInfo.Invaria
 using var stop = new CancellationTokenSource();
 var handler = new StreamHandler(sending, stop.Token);
 await using SessionServer server = await SessionServer.StartAsync(options, handler);
+Console.WriteLine($"listening on {server.LocalEndPoint}");
 Func<ServerStatistics, long> datagrams = sending ? s => s.DatagramsSent : s => s.DatagramsDelivered;
 
 while (server.GetStatistics().DatagramsReceived == 0)
