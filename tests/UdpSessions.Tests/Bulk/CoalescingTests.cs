@@ -1,3 +1,4 @@
+using System.Net;
 using UdpSessions.Tests.Infrastructure;
 
 namespace UdpSessions.Tests.Bulk;
@@ -36,9 +37,24 @@ public class CoalescingTests
         using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
         SessionServerOptions options = TestEngines.Options(engine);
         options.ReceiveCoalescing = coalescing;
+        await ReceiveMixedRunsAsync(options, coalescing, timeout.Token);
+    }
+
+    /// <summary>On a wildcard listener a coalesced read carries its destination (IP_PKTINFO) next to its segment size.</summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData("0.0.0.0")]
+    [InlineData("::")]
+    public async Task A_segmented_burst_to_a_wildcard_listener_arrives_as_its_datagrams(string listenOn)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
+        await ReceiveMixedRunsAsync(TestEngines.Options(TestEngine.EpollOwnSocket, new IPEndPoint(IPAddress.Parse(listenOn), 0)), coalescing: true, timeout.Token);
+    }
+
+    private static async Task ReceiveMixedRunsAsync(SessionServerOptions options, bool coalescing, CancellationToken cancellationToken)
+    {
         var handler = new OrderedRecorder();
-        await using SessionServer server = await SessionServer.StartAsync(options, handler, cancellationToken: timeout.Token);
-        using var client = new SegmentingClient(server.LocalEndPoint);
+        await using SessionServer server = await SessionServer.StartAsync(options, handler, cancellationToken: cancellationToken);
+        using var client = new SegmentingClient(new IPEndPoint(IPAddress.Loopback, server.LocalEndPoint.Port));
 
         var expected = new List<byte[]>();
         for (int run = 0; run < MixedRuns.Length; run++)

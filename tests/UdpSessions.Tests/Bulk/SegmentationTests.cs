@@ -54,9 +54,26 @@ public class SegmentationTests
         SessionServerOptions options = TestEngines.Options(engine);
         options.SendSegmentation = mode != Mode.TurnedOff;
         options.RefuseSegmentationForTests = mode == Mode.RefusedByKernel;
+        await RunBatchesAsync(options, engine != TestEngine.Portable ? mode : null, fromCallback, timeout.Token);
+    }
+
+    /// <summary>On a wildcard listener each message carries its source (IP_PKTINFO) and its segment size together.</summary>
+    [Theory(Timeout = 120_000)]
+    [InlineData("0.0.0.0")]
+    [InlineData("::")]
+    public async Task A_batch_from_a_wildcard_listener_comes_from_the_address_the_peer_wrote_to(string listenOn)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(60, TestContext.Current.CancellationToken);
+        SessionServerOptions options = TestEngines.Options(TestEngine.EpollOwnSocket, new IPEndPoint(IPAddress.Parse(listenOn), 0));
+        await RunBatchesAsync(options, Mode.Offloaded, fromCallback: true, timeout.Token);
+    }
+
+    /// <summary>Asks for every run of <see cref="Runs"/> in turn from a client connected to 127.0.0.1 (which takes datagrams from there only) and checks each datagram.</summary>
+    private static async Task RunBatchesAsync(SessionServerOptions options, Mode? mode, bool fromCallback, CancellationToken cancellationToken)
+    {
         var handler = new BatchHandler(fromCallback);
-        await using SessionServer server = await SessionServer.StartAsync(options, handler, cancellationToken: timeout.Token);
-        using Socket client = Client(server.LocalEndPoint);
+        await using SessionServer server = await SessionServer.StartAsync(options, handler, cancellationToken: cancellationToken);
+        using Socket client = Client(new IPEndPoint(IPAddress.Loopback, server.LocalEndPoint.Port));
 
         var buffer = new byte[65_536];
         long expectedDatagrams = 0;
@@ -81,7 +98,7 @@ public class SegmentationTests
         Assert.Equal(expectedDatagrams, stats.DatagramsSent);
         Assert.Equal(expectedDatagrams, handler.Session!.GetStatistics().DatagramsSent);
         Assert.Equal(0, stats.SendsDroppedBufferFull + stats.SendsFailed + stats.SendsDroppedSessionClosed);
-        if (engine != TestEngine.Portable)
+        if (mode is not null)
         {
             switch (mode)
             {
