@@ -26,6 +26,9 @@ public abstract class SessionHandler
         return true;
     }
 
+    /// <summary>Why the last <see cref="Deliver"/> on this thread returned false (a layer may refuse for a cause of its own).</summary>
+    internal virtual DropReason TakeRefusalReason() => DropReason.ReceiveQueueFull;
+
     /// <summary>The session ended; its socket is already closed.</summary>
     public virtual void OnSessionClosed(Session session, SessionCloseReason reason)
     {
