@@ -52,6 +52,14 @@ internal sealed partial class EpollEngine
         {
             reason = "wildcard listener without the steering program (a binding session socket would join the kernel's hash)";
         }
+        else if (Options.SharedPort && Placement != SessionPlacement.AddressMap)
+        {
+            // A connected session socket (SO_REUSEADDR without SO_REUSEPORT) makes the kernel refuse the next
+            // process's SO_REUSEPORT bind: sockets of their own only when draining, when nobody needs to join any more.
+            Log.NoSessionSockets(Logger, LocalEndPoint, "shared port: other processes must be able to join; sessions get sockets of their own only to drain");
+            Placement = SessionPlacement.AddressMap;
+            return true;
+        }
 
         if (reason is null)
         {

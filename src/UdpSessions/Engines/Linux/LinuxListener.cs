@@ -54,8 +54,13 @@ internal sealed unsafe class LinuxListener : IDisposable
         return new LinuxListener(socket, LinuxSocket.GetLocalAddress(socket), LinuxSocket.GetOption(socket, SOL_SOCKET, SO_RCVBUF));
     }
 
-    /// <summary>Makes the sending twin (see the remarks); the group calls it after binding all its listeners.</summary>
-    public void OpenSender(SessionServerOptions options) => Sender = Bound(Local, options, 0, packetInfo: false, steering: null);
+    /// <summary>
+    /// Makes the sending twin (see the remarks); the group calls it after binding all its listeners. It also sets
+    /// SO_REUSEADDR: a successor that takes the listeners over binds its twins while the predecessor's connected
+    /// session sockets (SO_REUSEADDR without SO_REUSEPORT, see SessionSocketFactory) hold the port, and the kernel
+    /// refuses a SO_REUSEPORT-only bind next to them. The port stays the owner's: its listeners never set SO_REUSEADDR.
+    /// </summary>
+    public void OpenSender(SessionServerOptions options) => Sender = Bound(Local, options, 0, packetInfo: false, steering: null, reuseAddress: true);
 
     /// <summary>
     /// Replies leave from the listener itself: in a group without the steering program (a shared port, a socket from
@@ -82,7 +87,7 @@ internal sealed unsafe class LinuxListener : IDisposable
     }
 
     /// <summary>A socket of the group, bound to <paramref name="address"/> (the sender joins after every listener).</summary>
-    private static SafeFdHandle Bound(in PeerAddress address, SessionServerOptions options, int receiveBuffer, bool packetInfo, SockFilter[]? steering)
+    private static SafeFdHandle Bound(in PeerAddress address, SessionServerOptions options, int receiveBuffer, bool packetInfo, SockFilter[]? steering, bool reuseAddress = false)
     {
         SafeFdHandle socket = LinuxSocket.Create(address.IsIPv6, out int errno) ?? throw new SocketException(errno);
         try
@@ -101,6 +106,11 @@ internal sealed unsafe class LinuxListener : IDisposable
             }
 
             Check(LinuxSocket.SetOption(socket, SOL_SOCKET, SO_REUSEPORT, 1));
+            if (reuseAddress)
+            {
+                Check(LinuxSocket.SetOption(socket, SOL_SOCKET, SO_REUSEADDR, 1));
+            }
+
             if (steering is not null)
             {
                 Check(LinuxSocket.AttachReusePortProgram(socket, steering));
