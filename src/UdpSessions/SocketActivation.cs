@@ -43,8 +43,7 @@ public static class SocketActivation
 
     private static bool IsUdpSocket(int fd)
     {
-        using var handle = new Interop.Linux.SafeFdHandle(fd);
-        handle.SetHandleAsInvalid(); // borrowed: never closed here
+        using var handle = new Interop.Linux.SafeFdHandle(fd, ownsHandle: false); // only looked at here
         int type = Engines.Linux.LinuxSocket.GetOption(handle, Interop.Linux.SocketConstants.SOL_SOCKET, Interop.Linux.SocketConstants.SO_TYPE);
         int domain = Engines.Linux.LinuxSocket.GetOption(handle, Interop.Linux.SocketConstants.SOL_SOCKET, Interop.Linux.SocketConstants.SO_DOMAIN);
         return type == (int)SocketType.Dgram && domain is Interop.Linux.SocketConstants.AF_INET or Interop.Linux.SocketConstants.AF_INET6;
