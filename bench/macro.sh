@@ -32,20 +32,22 @@ UDPS=src/udps/bin/Release/net10.0/udps
 NAIVE=bench/baselines/NaiveEcho/bin/Release/net10.0/NaiveEcho
 
 # Servers: name and start command (PORT, IDLE_S, IDLE_MS and STATS are filled in per run).
-SERVERS=(udps-default udps-ownsocket udps-addrmap udps-portable naive-dotnet c-mmsg c-connected)
+SERVERS=(udps-default udps-ownsocket udps-addrmap udps-2threads udps-portable naive-dotnet c-mmsg c-connected)
 server_command() {
   case $1 in
     udps-default)   echo "$UDPS echo --host 127.0.0.1 --port $PORT --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
     udps-ownsocket) echo "$UDPS echo --host 127.0.0.1 --port $PORT --placement ownsocket --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
     udps-addrmap)   echo "$UDPS echo --host 127.0.0.1 --port $PORT --placement addressmap --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
+    udps-2threads)  echo "$UDPS echo --host 127.0.0.1 --port $PORT --threads 2 --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
     udps-portable) echo "$UDPS echo --host 127.0.0.1 --port $PORT --engine portable --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
     naive-dotnet)  echo "$NAIVE $PORT --stats-file $STATS" ;;
     c-mmsg)        echo "$BUILD/echo_mmsg $PORT" ;;
     c-connected)   echo "$BUILD/echo_connected $PORT $IDLE_MS" ;;
   esac
 }
-# Every server in every configuration (the placements are the question of the engine: see BENCHMARKS.md).
-runs_in() { true; }
+# Every server in every configuration (the placements are the question of the engine: see BENCHMARKS.md), except the
+# two-thread default (pinned to the same single core, it only shows that both threads' listeners take new peers).
+runs_in() { [[ $1 != udps-2threads || $2 == 1024x1 || $2 == churn-1000 ]]; }
 has_stats() { [[ $1 == udps-* || $1 == naive-dotnet ]]; }
 
 # Configurations: name, then udps load arguments. 10,000 sessions get a longer warm-up: accepting them all with a

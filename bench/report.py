@@ -14,11 +14,12 @@ import sys
 import tempfile
 from collections import defaultdict
 
-SERVERS = ["udps-default", "udps-ownsocket", "udps-addrmap", "udps-portable", "naive-dotnet", "c-mmsg", "c-connected"]
+SERVERS = ["udps-default", "udps-ownsocket", "udps-addrmap", "udps-2threads", "udps-portable", "naive-dotnet", "c-mmsg", "c-connected"]
 LABELS = {
     "udps-default": "UdpSessions, default settings (epoll, adaptive placement: sessions on the per-thread listeners, promoted to a socket of their own when busy)",
     "udps-ownsocket": "UdpSessions epoll, `--placement ownsocket` (a connected socket per session from its first datagram: the article's design)",
     "udps-addrmap": "UdpSessions epoll, `--placement addressmap` (every session on the listeners)",
+    "udps-2threads": "UdpSessions default settings with `--threads 2` on the same single core (1024x1 and churn-1000 only: shows that both threads' listeners take new peers)",
     "udps-portable": "UdpSessions portable engine",
     "naive-dotnet": "naive .NET (ReceiveFromAsync/SendToAsync)",
     "c-mmsg": "C recvmmsg/sendmmsg, one socket",
@@ -132,10 +133,10 @@ def churn_table(runs, config):
 
 
 def listener_shares(results, config):
-    """Datagrams each I/O thread's listener read in the default server's runs of one configuration (its closing report)."""
+    """Datagrams each I/O thread's listener read in the two-thread server's runs of one configuration (its closing report)."""
     shares = []
     for name in sorted(os.listdir(results)):
-        if re.match(r"r\d+-" + re.escape(config) + r"-" + re.escape(DEFAULT) + r"\.server\.log$", name):
+        if re.match(r"r\d+-" + re.escape(config) + r"-udps-2threads\.server\.log$", name):
             with open(os.path.join(results, name)) as f:
                 m = re.search(r"listener datagrams by thread: ([\d ]+)", f.read())
                 if m:
@@ -166,14 +167,15 @@ def targets(runs, results):
                  "max " + fmt(max(allocs), 4) + " B/datagram" if allocs else "n/a",
                  None if not allocs else max(allocs) < 0.01))
     faults = [(c, s, median(runs.get((c, s), []), "loss") or 0, sum(metric(x, "integrity") or 0 for x in runs.get((c, s), [])))
-              for c in STEADY + CHURN for s in SERVERS if s.startswith("udps")]
+              for c in STEADY + CHURN for s in [DEFAULT]]
     bad = [f"{s} {c}: loss {loss:.3f} %, {integrity} integrity errors" for c, s, loss, integrity in faults if loss > 0 or integrity > 0]
-    rows.append(("0 loss and 0 integrity errors, every UdpSessions server in every configuration (10000x1 starts 10,000 peers at once)",
+    rows.append(("0 loss and 0 integrity errors, default engine, every configuration (10000x1 starts 10,000 peers at once)",
                  "none" if not bad else "; ".join(bad), not bad))
-    both = [f"{c}: {' / '.join(f'{x:,}' for x in shares[0])}" for c in ["1024x1", "10000x1", "churn-1000"]
-            if (shares := listener_shares(results, c)) and shares[0]]
-    rows.append(("With 2 I/O threads, new peers and listener sessions read by both threads (datagrams per thread's listener, default server, round 1)",
-                 "; ".join(both) or "n/a", None if not both else all(min(listener_shares(results, c)[0]) > 0 for c in ["1024x1", "10000x1", "churn-1000"] if listener_shares(results, c))))
+    two = ["1024x1", "churn-1000"]
+    both = [f"{c}: {' / '.join(f'{x:,}' for x in shares[0])}" for c in two if (shares := listener_shares(results, c)) and shares[0]]
+    rows.append(("With 2 I/O threads, new peers and listener sessions read by both threads (datagrams per thread's listener, `udps-2threads`, round 1)",
+                 "; ".join(both) or "n/a",
+                 None if not both else all(len(s[0]) == 2 and min(s[0]) > 0 for c in two if (s := listener_shares(results, c)))))
     efficiency = [ratio(m(c, "naive-dotnet", "us"), m(c, DEFAULT, "us")) for c in STEADY]
     efficiency = [e for e in efficiency if e is not None]
     rows.append(("(issue 3) ≥ 2× more efficient (CPU/datagram) than the naive .NET echo, every steady configuration",
