@@ -11,6 +11,9 @@ internal static partial class Log
     [LoggerMessage(102, LogLevel.Warning, "The UdpSessions server did not stop within the host's shutdown timeout")]
     public static partial void StopTimedOut(ILogger logger);
 
+    [LoggerMessage(104, LogLevel.Information, "Draining {Count} UdpSessions server(s) before stopping")]
+    public static partial void Draining(ILogger logger, int count);
+
     [LoggerMessage(103, LogLevel.Debug, "UdpSessions metrics published on meter {Meter}")]
     public static partial void MetricsPublished(ILogger logger, string meter);
 }

@@ -2,14 +2,16 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace UdpSessions.Hosting;
 
 /// <summary>
 /// Starts the servers with the host and stops them (every session closed, every socket released) with it. If one
-/// fails to start, those already started are stopped before the error reaches the host.
+/// fails to start, those already started are stopped before the error reaches the host. With
+/// <see cref="UdpSessionsOptions.DrainOnStop"/> the host's stop drains them first.
 /// </summary>
-internal sealed class UdpSessionsHostedService(IServiceProvider services, ILogger<UdpSessionsHostedService> logger) : IHostedService
+internal sealed class UdpSessionsHostedService(IServiceProvider services, IOptions<UdpSessionsOptions> options, ILogger<UdpSessionsHostedService> logger) : IHostedService
 {
     private readonly List<SessionServer> _started = [];
 
@@ -42,6 +44,12 @@ internal sealed class UdpSessionsHostedService(IServiceProvider services, ILogge
     {
         try
         {
+            if (options.Value.DrainOnStop)
+            {
+                Log.Draining(logger, _started.Count);
+                await Task.WhenAll(_started.Select(server => server.DrainAsync(server.Options.DrainTimeout, cancellationToken).AsTask())).ConfigureAwait(false);
+            }
+
             await Task.WhenAll(_started.Select(server => server.StopAsync(cancellationToken).AsTask())).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -254,6 +254,41 @@ public class HostingTests
         Assert.Equal(bound, after.LocalEndPoint);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task With_DrainOnStop_stopping_the_host_serves_live_sessions_until_they_end_instead_of_closing_them()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "draining is the epoll engine's");
+        using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
+        using IHost host = BuildHost(
+            new() { ["UdpSessions:Address"] = "127.0.0.1", ["UdpSessions:DrainOnStop"] = "true", ["UdpSessions:DrainTimeout"] = "00:00:15", ["UdpSessions:IdleTimeout"] = "00:00:02" },
+            (services, configuration) => services.AddUdpSessions<RecordingHandler>(configuration.GetSection(UdpSessionsOptions.SectionName)));
+        await host.StartAsync(timeout.Token);
+        SessionServer server = host.Services.GetRequiredService<SessionServer>();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        client.Connect(server.LocalEndPoint);
+        byte[] reply = new byte[16];
+        client.Send("before"u8);
+        Assert.Equal(6, await client.ReceiveAsync(reply, SocketFlags.None, timeout.Token));
+
+        // The host stops (as on SIGTERM): the server drains, and the live session is still answered meanwhile.
+        Task stopping = host.StopAsync(timeout.Token);
+        while (!server.IsDraining)
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+
+        client.Send("during"u8);
+        Assert.Equal(6, await client.ReceiveAsync(reply, SocketFlags.None, timeout.Token));
+        Assert.Equal("during"u8, reply.AsSpan(0, 6));
+        await stopping;
+
+        // The drain ended with the session's own end (idle), not with the server closing it.
+        ServerStatistics statistics = server.GetStatistics();
+        Assert.Equal(1, statistics.SessionsKeptForDrain);
+        Assert.Equal(1, statistics.GetClosed(SessionCloseReason.IdleTimeout));
+        Assert.Equal(0, statistics.GetClosed(SessionCloseReason.ServerShutdown));
+    }
+
     private static long Observe(MetricCollector<long> collector)
     {
         collector.RecordObservableInstruments();

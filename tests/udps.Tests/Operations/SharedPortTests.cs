@@ -115,12 +115,12 @@ internal sealed class PingClients : IDisposable
 {
     private readonly Socket[] _sockets;
 
-    public PingClients(IPEndPoint target, int count)
+    public PingClients(IPEndPoint target, int count, Func<Socket>? createSocket = null)
     {
         _sockets = new Socket[count];
         for (int i = 0; i < count; i++)
         {
-            _sockets[i] = new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            _sockets[i] = createSocket?.Invoke() ?? new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             _sockets[i].Connect(target);
         }
     }
