@@ -275,6 +275,11 @@ def main():
     if out == "BENCHMARKS.md" and os.path.exists(dtls):
         with open(dtls) as f:
             lines += ["<!-- dtls-benchmarks:begin -->", f.read().rstrip(), "<!-- dtls-benchmarks:end -->", ""]
+    # So does the handover section (bench/handover/run.sh).
+    handover = os.path.join(os.path.dirname(os.path.abspath(__file__)), "handover", "BENCHMARKS-handover.md")
+    if out == "BENCHMARKS.md" and os.path.exists(handover):
+        with open(handover) as f:
+            lines += ["<!-- handover-benchmarks:begin -->", f.read().rstrip(), "<!-- handover-benchmarks:end -->", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))
 

@@ -36,15 +36,17 @@ public partial class HandoverTests(ITestOutputHelper output)
 
         // The old process serves its sessions until they end (idle timeout 2 s), then exits by itself.
         int oldExit = await old.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        long oldExited = TaggedTraffic.Now;
         output.WriteLine(traffic.Describe());
         output.WriteLine(old.StandardOutput);
+        HandoverFigures.Write("drain", traffic, successorStarted, tookOver, oldExited, Counter(old.StandardOutput, "handedOver"));
         Assert.True(oldExit == 0, old.ToString());
         Assert.Contains("drained and stopped", old.StandardOutput);
 
         Assert.True(traffic.Lost == 0 && traffic.Late == 0 && traffic.Misrouted == 0 && traffic.Duplicated == 0 && traffic.Corrupt == 0, traffic.Describe());
         Assert.All(traffic.Steady, flow => Assert.Equal("A", flow.Tags)); // every session that existed finished on the old process
         Assert.All(traffic.Churn, flow => Assert.Equal(1, flow.Tags.Length)); // no session changed process
-        Assert.All(traffic.Churn.Where(flow => flow.FirstSend > tookOver), flow => Assert.Equal("B", flow.Tags)); // new ones start on the new
+        Assert.All(traffic.FreshChurn().Where(flow => flow.FirstSend > tookOver), flow => Assert.Equal("B", flow.Tags)); // new ones start on the new
         Assert.All(traffic.Churn.Where(flow => flow.Answers.Count > 0 && flow.Answers[0].Time < successorStarted), flow => Assert.Equal("A", flow.Tags));
         Assert.Contains(traffic.Churn, flow => flow.Tags == "B");
 
@@ -68,8 +70,10 @@ public partial class HandoverTests(ITestOutputHelper output)
         await traffic.StartSteadyAsync(SteadySessions, s_period);
         await Task.Delay(1_000, cancellationToken);
 
+        long successorStarted = TaggedTraffic.Now;
         using UdpsProcess successor = StartEcho(path, "B");
         await successor.WaitForUdpPortAsync(cancellationToken);
+        long tookOver = TaggedTraffic.Now;
         await Task.Delay(1_000, cancellationToken);
         old.KillHard();
         long killed = TaggedTraffic.Now;
@@ -77,6 +81,7 @@ public partial class HandoverTests(ITestOutputHelper output)
         await Task.Delay(3_000, cancellationToken);
         await traffic.StopAsync();
         output.WriteLine($"SIGKILL of the old process after the handover: {traffic.Describe()}");
+        HandoverFigures.Write("sigkill", traffic, successorStarted, tookOver, killed, handedOver: 0);
 
         // Nothing is ever misrouted or duplicated; what the killed process's sockets held (at most one datagram per
         // session: one is in flight at a time) is lost, and every session goes on, as a new session, on the new process.

@@ -56,6 +56,22 @@ internal sealed class TaggedTraffic
     public string Describe() =>
         $"steady={Steady.Count} churn={Churn.Count} replies={Replies} lost={Lost} late={Late} misrouted={Misrouted} duplicated={Duplicated} corrupt={Corrupt}";
 
+    /// <summary>
+    /// Churn flows on a port no earlier flow used. A flow that got the port of a closed one is, to a server that still
+    /// holds that peer's session (until it idles out), the same peer: it continues that session wherever it is.
+    /// </summary>
+    public IEnumerable<Flow> FreshChurn()
+    {
+        var used = new HashSet<int>(Steady.Select(flow => flow.LocalPort));
+        foreach (Flow flow in Churn.OrderBy(flow => flow.Id))
+        {
+            if (used.Add(flow.LocalPort))
+            {
+                yield return flow;
+            }
+        }
+    }
+
     /// <summary>Opens <paramref name="count"/> flows that each send one datagram every <paramref name="period"/> until stopped.</summary>
     public async Task StartSteadyAsync(int count, TimeSpan period)
     {
@@ -102,6 +118,7 @@ internal sealed class TaggedTraffic
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Connect(_target);
+        flow.LocalPort = ((IPEndPoint)socket.LocalEndPoint!).Port;
         byte[] payload = new byte[PayloadSize];
         byte[] reply = new byte[PayloadSize + 64];
         try
@@ -121,8 +138,9 @@ internal sealed class TaggedTraffic
                     flow.FirstSend = Now;
                 }
 
+                long sent = Now;
                 await socket.SendAsync(payload, SocketFlags.None);
-                await AwaitReplyAsync(socket, flow, sequence, payload, reply);
+                await AwaitReplyAsync(socket, flow, sequence, sent, payload, reply);
                 if (sequence == 0)
                 {
                     started?.TrySetResult();
@@ -143,9 +161,9 @@ internal sealed class TaggedTraffic
         }
     }
 
-    private async Task AwaitReplyAsync(Socket socket, Flow flow, long sequence, byte[] payload, byte[] reply)
+    private async Task AwaitReplyAsync(Socket socket, Flow flow, long sequence, long sent, byte[] payload, byte[] reply)
     {
-        long deadline = Now + (long)(_replyTimeout.TotalSeconds * Stopwatch.Frequency);
+        long deadline = sent + (long)(_replyTimeout.TotalSeconds * Stopwatch.Frequency);
         while (true)
         {
             long remaining = deadline - Now;
@@ -200,7 +218,7 @@ internal sealed class TaggedTraffic
                 continue;
             }
 
-            if (!flow.Answer((char)reply[0], sequence))
+            if (!flow.Answer((char)reply[0], sequence, Now - sent))
             {
                 Interlocked.Increment(ref _duplicated);
                 continue;
@@ -211,18 +229,21 @@ internal sealed class TaggedTraffic
         }
     }
 
-    /// <summary>One client socket: when it started, and which server answered each of its datagrams.</summary>
+    /// <summary>One client socket: when it started, and which server answered each of its datagrams, when and how fast (Stopwatch ticks).</summary>
     internal sealed class Flow(long id)
     {
         private readonly Lock _lock = new();
-        private readonly List<(long Time, char Tag)> _answers = [];
+        private readonly List<(long Time, char Tag, long RoundTrip)> _answers = [];
         private long _lastAnswered = -1;
 
         public long Id { get; } = id;
 
         public long FirstSend { get; set; }
 
-        public IReadOnlyList<(long Time, char Tag)> Answers
+        /// <summary>The client socket's port: the kernel may give a new flow the port of one closed before it.</summary>
+        public int LocalPort { get; set; }
+
+        public IReadOnlyList<(long Time, char Tag, long RoundTrip)> Answers
         {
             get
             {
@@ -236,7 +257,7 @@ internal sealed class TaggedTraffic
         public string Tags => new([.. Answers.Select(answer => answer.Tag).Distinct().Order()]);
 
         /// <summary>Records the answer to <paramref name="sequence"/>; false when it was answered already.</summary>
-        public bool Answer(char tag, long sequence)
+        public bool Answer(char tag, long sequence, long roundTrip)
         {
             lock (_lock)
             {
@@ -246,7 +267,7 @@ internal sealed class TaggedTraffic
                 }
 
                 _lastAnswered = sequence;
-                _answers.Add((Now, tag));
+                _answers.Add((Now, tag, roundTrip));
                 return true;
             }
         }
