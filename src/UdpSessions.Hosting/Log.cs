@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(104, LogLevel.Information, "Draining {Count} UdpSessions server(s) before stopping")]
     public static partial void Draining(ILogger logger, int count);
 
+    [LoggerMessage(105, LogLevel.Information, "The UdpSessions server on {EndPoint} handed its listeners to a successor and drained: stopping the host")]
+    public static partial void HandedOver(ILogger logger, string endPoint);
+
     [LoggerMessage(103, LogLevel.Debug, "UdpSessions metrics published on meter {Meter}")]
     public static partial void MetricsPublished(ILogger logger, string meter);
 }

@@ -9,7 +9,9 @@ namespace UdpSessions.Hosting;
 /// <summary>
 /// Starts the servers with the host and stops them (every session closed, every socket released) with it. If one
 /// fails to start, those already started are stopped before the error reaches the host. With
-/// <see cref="UdpSessionsOptions.DrainOnStop"/> the host's stop drains them first.
+/// <see cref="UdpSessionsOptions.DrainOnStop"/> the host's stop drains them first. A server whose listeners a successor
+/// process took (<see cref="SessionServerOptions.HandoverPath"/>) stops by itself once drained, and then stops the host:
+/// the old process of a graceful restart exits.
 /// </summary>
 internal sealed class UdpSessionsHostedService(IServiceProvider services, IOptions<UdpSessionsOptions> options, ILogger<UdpSessionsHostedService> logger) : IHostedService
 {
@@ -37,6 +39,23 @@ internal sealed class UdpSessionsHostedService(IServiceProvider services, IOptio
         {
             UdpSessionsMetrics.Publish(meterFactory, servers);
             Log.MetricsPublished(logger, UdpSessionsMetrics.MeterName);
+        }
+
+        if (services.GetService<IHostApplicationLifetime>() is { } lifetime)
+        {
+            foreach (SessionServer server in _started.Where(server => server.Options.HandoverPath is not null))
+            {
+                _ = server.Completion.ContinueWith(_ => StopWhenHandedOver(server, lifetime), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private void StopWhenHandedOver(SessionServer server, IHostApplicationLifetime lifetime)
+    {
+        if (!lifetime.ApplicationStopping.IsCancellationRequested && server.IsDraining)
+        {
+            Log.HandedOver(logger, server.LocalEndPoint.ToString());
+            lifetime.StopApplication();
         }
     }
 

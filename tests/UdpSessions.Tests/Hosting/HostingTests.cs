@@ -289,6 +289,54 @@ public class HostingTests
         Assert.Equal(0, statistics.GetClosed(SessionCloseReason.ServerShutdown));
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task A_host_started_on_the_same_handover_path_takes_the_port_and_the_old_host_stops_once_its_sessions_ended()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "handover is the epoll engine's");
+        using CancellationTokenSource timeout = TestTimeout.After(25, TestContext.Current.CancellationToken);
+        string path = Path.Combine(Path.GetTempPath(), $"udps-host-handover-{Guid.NewGuid():N}.sock");
+        Dictionary<string, string?> settings = new()
+        {
+            ["UdpSessions:Address"] = "127.0.0.1", ["UdpSessions:HandoverPath"] = path, ["UdpSessions:IdleTimeout"] = "00:00:01", ["UdpSessions:DrainTimeout"] = "00:00:15",
+        };
+        using IHost old = BuildHost(settings, (services, configuration) => services.AddUdpSessions<RecordingHandler>(configuration.GetSection(UdpSessionsOptions.SectionName)));
+        await old.StartAsync(timeout.Token);
+        IPEndPoint endPoint = old.Services.GetRequiredService<SessionServer>().LocalEndPoint;
+        using var existing = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        existing.Connect(endPoint);
+        byte[] reply = new byte[16];
+        existing.Send("one"u8);
+        await existing.ReceiveAsync(reply, SocketFlags.None, timeout.Token);
+
+        // The successor host takes the listeners; the existing peer stays with the old one, a new peer goes to the new.
+        using IHost successor = BuildHost(settings, (services, configuration) => services.AddUdpSessions<RecordingHandler>(configuration.GetSection(UdpSessionsOptions.SectionName)));
+        await successor.StartAsync(timeout.Token);
+        Assert.Equal(endPoint, successor.Services.GetRequiredService<SessionServer>().LocalEndPoint);
+        existing.Send("two"u8);
+        await existing.ReceiveAsync(reply, SocketFlags.None, timeout.Token);
+        using var newcomer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        newcomer.Connect(endPoint);
+        newcomer.Send("new"u8);
+        await newcomer.ReceiveAsync(reply, SocketFlags.None, timeout.Token);
+
+        RecordingHandler oldHandler = old.Services.GetRequiredService<RecordingHandler>(), newHandler = successor.Services.GetRequiredService<RecordingHandler>();
+        Assert.Equal(2, Assert.Single(oldHandler.Sessions.Values).Datagrams);
+        Assert.Equal(1, Assert.Single(newHandler.Sessions.Values).Datagrams);
+        Assert.Equal(newcomer.LocalEndPoint, Assert.Single(newHandler.Sessions.Values).Session.RemoteEndPoint);
+
+        // The old host stops by itself once its session idled out.
+        CancellationToken oldStopping = old.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using (var stoppedOrTimedOut = CancellationTokenSource.CreateLinkedTokenSource(oldStopping, timeout.Token))
+        {
+            await Task.Delay(Timeout.Infinite, stoppedOrTimedOut.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        Assert.True(oldStopping.IsCancellationRequested, "the old host did not stop by itself");
+        await old.StopAsync(timeout.Token);
+        Assert.Equal(SessionCloseReason.IdleTimeout, Assert.Single(oldHandler.Sessions.Values).ClosedWith);
+        await successor.StopAsync(timeout.Token);
+    }
+
     private static long Observe(MetricCollector<long> collector)
     {
         collector.RecordObservableInstruments();
