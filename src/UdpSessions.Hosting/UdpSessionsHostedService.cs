@@ -31,7 +31,7 @@ internal sealed class UdpSessionsHostedService(IServiceProvider services, IOptio
         }
         catch
         {
-            await StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await StopServersAsync(CancellationToken.None).ConfigureAwait(false); // no drain: the host never ran
             throw;
         }
 
@@ -61,14 +61,26 @@ internal sealed class UdpSessionsHostedService(IServiceProvider services, IOptio
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        try
+        if (options.Value.DrainOnStop)
         {
-            if (options.Value.DrainOnStop)
+            Log.Draining(logger, _started.Count);
+            try
             {
-                Log.Draining(logger, _started.Count);
                 await Task.WhenAll(_started.Select(server => server.DrainAsync(server.Options.DrainTimeout, cancellationToken).AsTask())).ConfigureAwait(false);
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The host's shutdown timeout came first: the servers are stopped below all the same (sessions closed).
+            }
+        }
 
+        await StopServersAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task StopServersAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
             await Task.WhenAll(_started.Select(server => server.StopAsync(cancellationToken).AsTask())).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
