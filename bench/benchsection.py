@@ -12,3 +12,10 @@ def splice(benchmarks, text, begin, end):
         content = content.rstrip("\n") + "\n\n" + block
     with open(benchmarks, "w") as f:
         f.write(content)
+
+
+def publish(here, name, text, begin, end):
+    """Writes the section to HERE/NAME and splices it into the repository's BENCHMARKS.md."""
+    with open(os.path.join(here, name), "w") as f:
+        f.write(text)
+    splice(os.path.join(here, "..", "..", "BENCHMARKS.md"), text, begin, end)

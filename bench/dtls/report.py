@@ -8,7 +8,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchsection import splice  # noqa: E402
+from benchsection import publish  # noqa: E402
 
 BEGIN, END = "<!-- dtls-benchmarks:begin -->", "<!-- dtls-benchmarks:end -->"
 SERVERS = ["udps", "c-openssl"]
@@ -118,9 +118,7 @@ def section(results, runs):
 def main():
     results = sys.argv[1]
     text = section(results, load(results))
-    with open(os.path.join(HERE, "BENCHMARKS-dtls.md"), "w") as f:
-        f.write(text)
-    splice(os.path.join(HERE, "..", "..", "BENCHMARKS.md"), text, BEGIN, END)
+    publish(HERE, "BENCHMARKS-dtls.md", text, BEGIN, END)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchsection import splice  # noqa: E402
+from benchsection import publish  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN, END = "<!-- handover-benchmarks:begin -->", "<!-- handover-benchmarks:end -->"
@@ -66,9 +66,7 @@ def load(results):
 def main():
     results = sys.argv[1]
     text = section(results, load(results))
-    with open(os.path.join(HERE, "BENCHMARKS-handover.md"), "w") as f:
-        f.write(text)
-    splice(os.path.join(HERE, "..", "..", "BENCHMARKS.md"), text, BEGIN, END)
+    publish(HERE, "BENCHMARKS-handover.md", text, BEGIN, END)
 
 
 if __name__ == "__main__":

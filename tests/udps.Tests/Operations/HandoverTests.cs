@@ -21,15 +21,13 @@ public partial class HandoverTests(ITestOutputHelper output)
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
         string path = HandoverPath();
         using UdpsProcess old = StartEcho(path, "A");
-        int port = await old.WaitForUdpPortAsync(cancellationToken);
-        var traffic = new TaggedTraffic(new IPEndPoint(IPAddress.Loopback, port), s_replyTimeout);
-        await traffic.StartSteadyAsync(SteadySessions, s_period);
+        TaggedTraffic traffic = await StartSteadyTrafficAsync(old, cancellationToken);
         traffic.StartChurn(workers: 8, datagrams: 4, pause: TimeSpan.FromMilliseconds(20));
         await Task.Delay(1_000, cancellationToken);
 
         long successorStarted = TaggedTraffic.Now;
         using UdpsProcess successor = StartEcho(path, "B");
-        Assert.Equal(port, await successor.WaitForUdpPortAsync(cancellationToken));
+        Assert.Equal(traffic.Target.Port, await successor.WaitForUdpPortAsync(cancellationToken));
         long tookOver = TaggedTraffic.Now;
         await Task.Delay(2_000, cancellationToken);
         await traffic.StopAsync();
@@ -65,9 +63,7 @@ public partial class HandoverTests(ITestOutputHelper output)
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
         string path = HandoverPath();
         using UdpsProcess old = StartEcho(path, "A");
-        int port = await old.WaitForUdpPortAsync(cancellationToken);
-        var traffic = new TaggedTraffic(new IPEndPoint(IPAddress.Loopback, port), s_replyTimeout);
-        await traffic.StartSteadyAsync(SteadySessions, s_period);
+        TaggedTraffic traffic = await StartSteadyTrafficAsync(old, cancellationToken);
         await Task.Delay(1_000, cancellationToken);
 
         long successorStarted = TaggedTraffic.Now;
@@ -89,6 +85,15 @@ public partial class HandoverTests(ITestOutputHelper output)
         Assert.InRange(traffic.Lost, 0, SteadySessions);
         Assert.All(traffic.Steady, flow => Assert.Equal('B', flow.Answers[^1].Tag));
         Assert.All(traffic.Steady, flow => Assert.Contains(flow.Answers, answer => answer.Tag == 'A' && answer.Time < killed));
+    }
+
+    /// <summary>Waits for the first server to listen, then starts the steady sessions against it.</summary>
+    private static async Task<TaggedTraffic> StartSteadyTrafficAsync(UdpsProcess server, CancellationToken cancellationToken)
+    {
+        int port = await server.WaitForUdpPortAsync(cancellationToken);
+        var traffic = new TaggedTraffic(new IPEndPoint(IPAddress.Loopback, port), s_replyTimeout);
+        await traffic.StartSteadyAsync(SteadySessions, s_period);
+        return traffic;
     }
 
     private static UdpsProcess StartEcho(string handoverPath, string tag) => UdpsProcess.Start(

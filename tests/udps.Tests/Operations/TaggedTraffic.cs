@@ -35,6 +35,8 @@ internal sealed class TaggedTraffic
         _replyTimeout = replyTimeout;
     }
 
+    public IPEndPoint Target => _target;
+
     public ConcurrentBag<Flow> Steady { get; } = [];
 
     public ConcurrentBag<Flow> Churn { get; } = [];
