@@ -5,6 +5,7 @@ The charts are drawn by `udps plot` (ScottPlot), the same code as `udps load --p
 description written here, and the latency percentile distributions of one configuration from the runs' own JSON.
 usage: report.py RESULTS_DIR OUT.md [UDPS_EXECUTABLE]
 """
+import glob
 import json
 import os
 import re
@@ -270,16 +271,15 @@ def main():
     if os.path.exists(notes):
         with open(notes) as f:
             lines += [f.read().rstrip(), ""]
-    # The DTLS section comes from its own benchmark (bench/dtls/run.sh); keep it when regenerating the rest.
-    dtls = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dtls", "BENCHMARKS-dtls.md")
-    if out == "BENCHMARKS.md" and os.path.exists(dtls):
-        with open(dtls) as f:
-            lines += ["<!-- dtls-benchmarks:begin -->", f.read().rstrip(), "<!-- dtls-benchmarks:end -->", ""]
-    # So does the handover section (bench/handover/run.sh).
-    handover = os.path.join(os.path.dirname(os.path.abspath(__file__)), "handover", "BENCHMARKS-handover.md")
-    if out == "BENCHMARKS.md" and os.path.exists(handover):
-        with open(handover) as f:
-            lines += ["<!-- handover-benchmarks:begin -->", f.read().rstrip(), "<!-- handover-benchmarks:end -->", ""]
+    # Sections measured by their own benchmarks (bench/<name>/run.*, e.g. DTLS, broadcast, forwarders, bulk) are kept
+    # in bench/<name>/BENCHMARKS-<name>.md and appended here, so that regenerating this part keeps them.
+    if out == "BENCHMARKS.md":
+        for section in sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "*", "BENCHMARKS-*.md"))):
+            name = os.path.basename(section)[len("BENCHMARKS-"):-len(".md")]
+            if os.path.basename(os.path.dirname(section)) != name:
+                continue  # e.g. bench/results/BENCHMARKS-quick.md, a report of its own
+            with open(section) as f:
+                lines += [f"<!-- {name}-benchmarks:begin -->", f.read().rstrip(), f"<!-- {name}-benchmarks:end -->", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))
 

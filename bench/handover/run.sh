@@ -22,13 +22,12 @@ esac
 
 RESULTS=bench/results/handover-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RESULTS"
+source bench/lib.sh
+pin_cpus
 {
-  echo "kernel=$(uname -r)"
-  echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "cpus=$(nproc)"
-  echo "dotnet=$(dotnet --version)"
+  describe_machine | grep -v '^pinning='
+  echo "pinning=none (both servers and the clients share every core, as in the test)"
   echo "rounds=$ROUNDS"
-  echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$RESULTS/machine.txt"
 
 echo "== build"

@@ -13,20 +13,25 @@ namespace UdpSessions.Hosting;
 /// process took (<see cref="SessionServerOptions.HandoverPath"/>) stops by itself once drained, and then stops the host:
 /// the old process of a graceful restart exits.
 /// </summary>
-internal sealed class UdpSessionsHostedService(IServiceProvider services, IOptions<UdpSessionsOptions> options, ILogger<UdpSessionsHostedService> logger) : IHostedService
+internal sealed class UdpSessionsHostedService(IServiceProvider services, IOptionsMonitor<UdpSessionsOptions> options, ILogger<UdpSessionsHostedService> logger) : IHostedService
 {
     private readonly List<SessionServer> _started = [];
+    private readonly List<SessionServer> _drainOnStop = [];
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         UdpSessionsServers servers = services.GetRequiredService<UdpSessionsServers>();
         try
         {
-            foreach (SessionServer server in servers)
+            foreach ((string name, _, SessionServer server) in servers.Entries)
             {
                 Log.Starting(logger, server.Transport, server.Options.EndPoint.ToString());
                 await server.StartAsync(cancellationToken).ConfigureAwait(false);
                 _started.Add(server);
+                if (options.Get(name).DrainOnStop)
+                {
+                    _drainOnStop.Add(server);
+                }
             }
         }
         catch
@@ -61,12 +66,12 @@ internal sealed class UdpSessionsHostedService(IServiceProvider services, IOptio
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.DrainOnStop)
+        if (_drainOnStop.Count > 0)
         {
-            Log.Draining(logger, _started.Count);
+            Log.Draining(logger, _drainOnStop.Count);
             try
             {
-                await Task.WhenAll(_started.Select(server => server.DrainAsync(server.Options.DrainTimeout, cancellationToken).AsTask())).ConfigureAwait(false);
+                await Task.WhenAll(_drainOnStop.Select(server => server.DrainAsync(server.Options.DrainTimeout, cancellationToken).AsTask())).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using UdpSessions.Internal;
 
@@ -213,6 +214,7 @@ internal abstract partial class IoLoop
         }
 
         session.LastActivity = Now;
+        session.CountReceived(datagram.Length);
 
         bool accepted;
         try
@@ -226,6 +228,13 @@ internal abstract partial class IoLoop
             return;
         }
 
+        CountDelivery(accepted);
+    }
+
+    /// <summary>A handler that queues (a pipeline, DTLS) refuses a datagram when its queue is full: a counted drop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CountDelivery(bool accepted)
+    {
         if (accepted)
         {
             Counters.DatagramsDelivered++;
@@ -364,6 +373,8 @@ internal abstract partial class IoLoop
             HandlerFailed(session, nameof(SessionHandler.OnSessionAccepted), exception);
         }
 
+        ListIfOpen(session);
+
         Deliver(session, firstDatagram, rerouteIfClosed: false);
         if (session.Socket is not null && !session.SocketRegistered)
         {
@@ -387,7 +398,7 @@ internal abstract partial class IoLoop
     /// <summary>Ends a session on its home loop; what was still queued on its socket is routed as newer traffic.</summary>
     protected void TearDown(Session session, SessionCloseReason reason) => RouteLeftovers(session, CloseSession(session, reason));
 
-    /// <summary>Map, timer, socket, counters, then the application's callback. Returns what its socket still held.</summary>
+    /// <summary>Map, timer, the closing hook, socket, counters, then the application's callback. Returns what its socket still held.</summary>
     protected List<QueuedDatagram>? CloseSession(Session session, SessionCloseReason reason)
     {
         if (!session.MarkClosed(reason))
@@ -398,6 +409,7 @@ internal abstract partial class IoLoop
         reason = session.PendingCloseReason;
         Wheel?.Remove(session);
         Engine.Registry.Remove(session);
+        SayGoodbye(session, reason); // while the socket is still there (IoLoop.Closing.cs)
         session.Connection?.Release(Engine.SendCounters);
         List<QueuedDatagram>? leftovers = null;
         if (session.Socket is not null)

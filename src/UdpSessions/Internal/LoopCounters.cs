@@ -40,5 +40,6 @@ internal sealed class SendCounters
     public long BytesSent;
     public long DroppedSendBufferFull;
     public long DroppedSessionClosed;
+    public long DroppedOversized; // larger than MaxSendDatagramSize
     public long Failed;
 }
