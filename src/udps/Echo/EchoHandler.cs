@@ -7,6 +7,9 @@ namespace UdpSessions.Cli.Echo;
 /// </summary>
 internal sealed class EchoHandler(byte[]? tag = null) : SessionHandler
 {
+    // The largest UDP payload (65,535 - 8 over IPv6 without jumbograms): any datagram plus the tag fits, cut if not.
+    private const int MaxUdpPayload = 65_527;
+
     [ThreadStatic]
     private static byte[]? t_reply;
 
@@ -18,7 +21,7 @@ internal sealed class EchoHandler(byte[]? tag = null) : SessionHandler
             return;
         }
 
-        byte[] reply = t_reply ??= new byte[SessionServerOptionsLimits.MaxUdpPayload];
+        byte[] reply = t_reply ??= new byte[MaxUdpPayload];
         int length = Math.Min(tag.Length + datagram.Length, reply.Length);
         tag.CopyTo(reply, 0);
         datagram[..(length - tag.Length)].CopyTo(reply.AsSpan(tag.Length));
@@ -26,8 +29,3 @@ internal sealed class EchoHandler(byte[]? tag = null) : SessionHandler
     }
 }
 
-/// <summary>The largest UDP payload (65,535 - 8 over IPv6 without jumbograms).</summary>
-internal static class SessionServerOptionsLimits
-{
-    public const int MaxUdpPayload = 65_527;
-}
