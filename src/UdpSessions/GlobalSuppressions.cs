@@ -9,3 +9,9 @@ using System.Diagnostics.CodeAnalysis;
 [assembly: SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Scope = "member",
     Target = "~M:UdpSessions.SessionServer.StartAsync(System.Threading.CancellationToken)~System.Threading.Tasks.ValueTask",
     Justification = "A static factory and an instance method: never ambiguous.")]
+[assembly: SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Scope = "member",
+    Target = "~M:UdpSessions.UdpForwarder.StartAsync(UdpSessions.UdpForwarderOptions,Microsoft.Extensions.Logging.ILoggerFactory,System.Threading.CancellationToken)~System.Threading.Tasks.ValueTask{UdpSessions.UdpForwarder}",
+    Justification = "A static factory and an instance method: never ambiguous (as SessionServer.StartAsync).")]
+[assembly: SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Scope = "member",
+    Target = "~M:UdpSessions.UdpForwarder.StartAsync(System.Threading.CancellationToken)~System.Threading.Tasks.ValueTask",
+    Justification = "A static factory and an instance method: never ambiguous (as SessionServer.StartAsync).")]

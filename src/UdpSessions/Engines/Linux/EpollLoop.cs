@@ -73,6 +73,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         _epoll.Dispose();
         _receive.Dispose();
         _send.Dispose();
+        _detachBatch?.Dispose();
         NativeMemory.Free(_events);
         NativeMemory.Free(_drainSockaddr);
     }
@@ -110,6 +111,10 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
                 {
                     _epoll.AcknowledgeWake();
                     RunCommands();
+                }
+                else if ((data & AttachmentTable.TagBit) != 0)
+                {
+                    DispatchAttachment(data); // a session's extra socket (EpollLoop.Attachments.cs)
                 }
                 else
                 {
