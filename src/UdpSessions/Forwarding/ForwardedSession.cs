@@ -174,10 +174,10 @@ internal sealed class ForwardedSession
         _held = null;
     }
 
-    private Upstream PickNewUpstream()
+    private Upstream PickNewUpstream(bool count = true)
     {
         Upstream upstream = _forwarder.Set.PickByHash(_hashKey, out bool noneHealthy)!;
-        if (noneHealthy)
+        if (noneHealthy && count)
         {
             Counters.SentToUnhealthy++;
         }
@@ -254,6 +254,7 @@ internal sealed class ForwardedSession
         IUpstreamChannel channel = _channel;
         _channel = null;
         channel.Close();
+        _forwarder.SocketBudget.Release();
         Counters.UpstreamSessionsClosed++;
         _upstream?.SessionClosed();
     }
@@ -368,7 +369,7 @@ internal sealed class ForwardedSession
     /// <summary>Every 10 ms while datagrams are held: the socket again, then what was held, in order; the too old are dropped.</summary>
     private void RetrySocket()
     {
-        if (_channel is null && !TryBind(RoundRobin || _upstream is { IsUsable: true } ? _upstream : PickNewUpstream()))
+        if (_channel is null && !TryBind(RoundRobin || _upstream is { IsUsable: true } ? _upstream : PickNewUpstream(count: false)))
         {
             DropExpiredHeld();
             return;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using UdpSessions.Internal;
+using UdpSessions.Interop.Linux;
 
 namespace UdpSessions.Forwarding;
 
@@ -28,6 +28,7 @@ internal sealed class ForwardingHandler : SessionHandler
         LoopStates = [.. Enumerable.Range(0, Loops).Select(_ => new ForwarderLoopState())];
         _set = new UpstreamSet([.. options.Upstreams.Select(u => new Upstream(u, Loops))], 0);
         WatchesReplies = options.Health.UnansweredWindow != Timeout.InfiniteTimeSpan;
+        SocketBudget = UpstreamSocketBudget.For(options.MaxUpstreamSockets);
         Family = options.Upstreams[0].EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
     }
 
@@ -53,6 +54,8 @@ internal sealed class ForwardingHandler : SessionHandler
 
     public ILogger Logger => _logger;
 
+    public UpstreamSocketBudget SocketBudget { get; }
+
     /// <summary>
     /// Chooses how upstream sockets are made once the server (and so the engine) exists: attached to the session's
     /// epoll loop, or .NET sockets on other engines.
@@ -73,11 +76,21 @@ internal sealed class ForwardingHandler : SessionHandler
     /// <summary>A socket toward <paramref name="upstream"/> (null: unconnected, round robin) for <paramref name="owner"/>.</summary>
     public IUpstreamChannel? OpenChannel(ForwardedSession owner, Upstream? upstream, out int errno)
     {
+        if (!SocketBudget.TryReserve())
+        {
+            errno = Errno.EMFILE; // the budget is spent: the same as no fd left
+            return null;
+        }
+
         bool ipv6 = upstream is null ? Family : upstream.EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
         IUpstreamChannel? channel = _attachToLoops
             ? EpollUpstreamChannel.TryOpen(owner, upstream, ipv6, Options.UpstreamReceiveBufferSize, out errno)
             : SocketUpstreamChannel.TryOpen(owner, upstream, ipv6, Options.UpstreamReceiveBufferSize, out errno);
-        if (channel is not null)
+        if (channel is null)
+        {
+            SocketBudget.Release();
+        }
+        else
         {
             Volatile.Write(ref _socketFailureLogged, 0);
         }

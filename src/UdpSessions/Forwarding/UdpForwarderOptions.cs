@@ -53,7 +53,16 @@ public sealed class UdpForwarderOptions
     public int UpstreamReceiveBufferSize { get; set; }
 
     /// <summary>
-    /// When the process has no fd left for a new session's upstream socket, the session's datagrams are held (copied,
+    /// Most upstream sockets open at once (one per client session). Null: the process's soft fd limit at start less
+    /// 512, which are left to the runtime, the listeners and the client side's own sockets (a .NET process without a
+    /// free fd cannot even start a thread). Beyond it new sessions wait as when fds run out (see
+    /// <see cref="UpstreamSocketWait"/>). Default: null.
+    /// </summary>
+    public int? MaxUpstreamSockets { get; set; }
+
+    /// <summary>
+    /// When the process has no fd left for a new session's upstream socket (or <see cref="MaxUpstreamSockets"/> are
+    /// open), the session's datagrams are held (copied,
     /// at most 64 per session and 4 MiB per I/O thread) and the socket is tried again every 10 ms; datagrams held
     /// longer than this are dropped and counted (<see cref="ForwardDropReason.NoUpstreamSocket"/>). Default: 1 s.
     /// </summary>
@@ -79,6 +88,7 @@ public sealed class UdpForwarderOptions
         Require(ResponsesPerRequest is null or > 0, nameof(ResponsesPerRequest), "must be positive");
         Require(RequestsPerSession is null or > 0, nameof(RequestsPerSession), "must be positive");
         RequireTimeout(UpstreamIdleTimeout, nameof(UpstreamIdleTimeout));
+        Require(MaxUpstreamSockets is null or > 0, nameof(MaxUpstreamSockets), "must be positive");
         Require(UpstreamReceiveBufferSize >= 0, nameof(UpstreamReceiveBufferSize), "must not be negative");
         Require(UpstreamSocketWait >= TimeSpan.Zero && UpstreamSocketWait <= TimeSpan.FromMinutes(1), nameof(UpstreamSocketWait), "must be between 0 and 1 minute");
         ArgumentNullException.ThrowIfNull(Health, nameof(Health));
