@@ -34,6 +34,22 @@ internal sealed class TestUpstream : IAsyncDisposable
         set => _handler.Silent = value;
     }
 
+    /// <summary>When positive, every echo is preceded by a datagram of this many bytes (a reply too large to forward).</summary>
+    public int OversizedReplyBytes
+    {
+        get => _handler.OversizedReplyBytes;
+        set => _handler.OversizedReplyBytes = value;
+    }
+
+    /// <summary>A client id whose every datagram is answered with <see cref="FloodCount"/> copies after its echo.</summary>
+    public int? FloodClientId
+    {
+        get => _handler.FloodClientId;
+        set => _handler.FloodClientId = value;
+    }
+
+    public int FloodCount { get; set; }
+
     /// <summary>Datagrams received by client id.</summary>
     public ConcurrentDictionary<int, int> DatagramsByClient => _handler.ByClient;
 
@@ -64,7 +80,9 @@ internal sealed class TestUpstream : IAsyncDisposable
             },
             handler,
             cancellationToken: cancellationToken);
-        return new TestUpstream(server, handler, name);
+        var upstream = new TestUpstream(server, handler, name);
+        handler.Owner = upstream;
+        return upstream;
     }
 
     /// <summary>Closes the port: from now on datagrams sent to it are answered with ICMP port unreachable.</summary>
@@ -77,6 +95,9 @@ internal sealed class TestUpstream : IAsyncDisposable
     private sealed class Handler : SessionHandler
     {
         public volatile bool Silent;
+        public volatile int OversizedReplyBytes;
+        public int? FloodClientId;
+        public TestUpstream? Owner;
         public readonly ConcurrentDictionary<int, int> ByClient = new();
         public readonly ConcurrentDictionary<int, IPEndPoint> Announced = new();
         public int Headers;
@@ -107,9 +128,23 @@ internal sealed class TestUpstream : IAsyncDisposable
                 }
             }
 
-            if (!Silent)
+            if (Silent)
             {
-                session.Send(datagram);
+                return;
+            }
+
+            if (OversizedReplyBytes > 0)
+            {
+                session.Send(new byte[OversizedReplyBytes]);
+            }
+
+            session.Send(datagram);
+            if (datagram.Length >= 4 && BinaryPrimitives.ReadInt32LittleEndian(datagram) == FloodClientId)
+            {
+                for (int i = 0; i < Owner!.FloodCount; i++)
+                {
+                    session.Send(datagram);
+                }
             }
         }
     }
