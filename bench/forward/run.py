@@ -3,6 +3,7 @@
 C echo (bench/reference/echo_mmsg.c), driven by the same verified load (`udps load`), in interleaved rounds.
 
     flock /tmp/udps-bench.lock bench/forward/run.py [--quick]
+    bench/forward/run.py --report bench/results/forward-<time>     (the table again from a run's rows.json)
 
 Pinning on 2 cores: the forwarder under test on CPU 1; the load generator and the echo on CPU 0. A forwarder's CPU is
 the utime+stime of its whole process group (socat's exited children included, through the parent's cutime/cstime),
@@ -184,7 +185,7 @@ def report(rows):
             # Only an open loop below every forwarder's capacity measures added latency; a closed loop measures queueing.
             added = f'{p50 - d50:,.0f} / {p99 - d99:,.0f}' if name != 'direct' and '--rate' in CONFIGS[config] else '—'
             ratio = f'{cpu / n_cpu:.2f}' if cpu and n_cpu else '—'
-            line = (f'| {name} | {median(mine, "repliesPerSecond"):,.0f} | {"—" if cpu is None else f"{cpu:.2f}"} | {ratio} | {added} | '
+            line = (f'| {name} | {median(mine, "repliesPerSecond"):,.0f} | {"—" if cpu is None else f"{cpu:.2f}"} | {ratio} | {p50:,.0f} / {p99:,.0f} | {added} | '
                     f'{median(mine, "lossPercent"):.3f} | {sum(r["integrity"] for r in mine)} |')
             if churn:
                 sessions = median(mine, 'sessionsPerSecond')
@@ -196,4 +197,10 @@ def report(rows):
 
 
 if __name__ == '__main__':
-    main()
+    if '--report' in sys.argv:  # re-render the table of an earlier run: --report bench/results/forward-<time>
+        with open(os.path.join(sys.argv[sys.argv.index('--report') + 1], 'rows.json')) as f:
+            rows = json.load(f)
+        ROUNDS = max(r['round'] for r in rows)
+        print(report(rows))
+    else:
+        main()

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -159,7 +158,7 @@ internal static class ForwardCommand
             }
             else
             {
-                await ReportEverySecondAsync(forwarder, shutdown.Token);
+                await EverySecond.ReportAsync(forwarder.GetStatistics, ForwardReport.Line, shutdown.Token);
             }
         }
         finally
@@ -171,26 +170,6 @@ internal static class ForwardCommand
         Console.WriteLine("udps forward: stopped");
         ForwardReport.Write(Console.Out, forwarder.GetStatistics());
         return 0;
-    }
-
-    private static async Task ReportEverySecondAsync(UdpForwarder forwarder, CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        ForwarderStatistics previous = forwarder.GetStatistics();
-        long previousTime = Stopwatch.GetTimestamp();
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                ForwarderStatistics current = forwarder.GetStatistics();
-                long now = Stopwatch.GetTimestamp();
-                Console.WriteLine(ForwardReport.Line(previous, current, Stopwatch.GetElapsedTime(previousTime, now)));
-                (previous, previousTime) = (current, now);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
     }
 
     private static Option<double> Seconds(string name, string description, double defaultValue)
