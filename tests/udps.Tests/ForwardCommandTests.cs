@@ -29,7 +29,9 @@ public class ForwardCommandTests
         {
             new() { Target = target, Sessions = 1, Window = 4, WarmUp = TimeSpan.FromMilliseconds(200), Duration = TimeSpan.FromSeconds(1.5), Threads = 2 },
             new() { Target = target, Sessions = 5_000, Window = 1, WarmUp = TimeSpan.FromSeconds(1), Duration = TimeSpan.FromSeconds(3), ReplyTimeout = TimeSpan.FromSeconds(2), Threads = 2 },
-            new() { Target = target, Sessions = 100, Window = 1, Churn = 4, WarmUp = TimeSpan.FromMilliseconds(200), Duration = TimeSpan.FromSeconds(2), Threads = 2 },
+            // Churn at a bounded rate: 1,000 new sessions/s. Flat out, departed sessions (2 s idle timeout) would pile up
+            // past the forwarder's fd budget, and the newest would wait, then be dropped (counted, as designed).
+            new() { Target = target, Sessions = 100, Window = 1, Churn = 4, Rate = 4_000, WarmUp = TimeSpan.FromMilliseconds(200), Duration = TimeSpan.FromSeconds(2), Threads = 2 },
         })
         {
             LoadResult result = await LoadRuns.RunAsync(options, cancellationToken);

@@ -31,7 +31,8 @@ internal sealed class UpstreamSet
     /// </summary>
     public Upstream? PickByHash(ulong key, out bool noneHealthy)
     {
-        int owner = Ring.Owner(key, _isUsable);
+        // The ring walk that skips unusable points visits every point when none is usable: check that case first.
+        int owner = AnyUsable() ? Ring.Owner(key, _isUsable) : -1;
         noneHealthy = owner < 0;
         if (owner < 0)
         {
@@ -39,6 +40,19 @@ internal sealed class UpstreamSet
         }
 
         return owner < 0 ? null : Members[owner];
+    }
+
+    private bool AnyUsable()
+    {
+        foreach (Upstream upstream in Members)
+        {
+            if (upstream.IsUsable)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A member whose address and port are <paramref name="source"/> (round robin: who sent a reply), or null.</summary>
