@@ -1,4 +1,3 @@
-using System.Buffers;
 using UdpSessions.Interop.Linux;
 using UdpSessions.Internal;
 
@@ -9,11 +8,8 @@ namespace UdpSessions.Forwarding;
 /// socket toward the upstreams, the PROXY header, and the counts its lifetime rules need. Everything but replies read
 /// by a .NET socket (engines without attachments) runs on the session's own I/O thread.
 /// </summary>
-internal sealed class ForwardedSession
+internal sealed partial class ForwardedSession
 {
-    private const int MaxHeldPerSession = 64;
-    private static readonly TimeSpan s_socketRetryPeriod = TimeSpan.FromMilliseconds(10);
-
     private readonly ForwardingHandler _forwarder;
     private readonly ulong _hashKey;
     private readonly byte[]? _proxyHeader;
@@ -24,8 +20,6 @@ internal sealed class ForwardedSession
     private int _requests; // of the current binding
     private int _responses;
     private long _lastUpstreamActivity;
-    private Queue<(byte[] Buffer, int Length, long HeldAt)>? _held;
-    private SessionTimer? _socketRetry;
 
     public ForwardedSession(ForwardingHandler forwarder, Session session)
     {
@@ -347,69 +341,6 @@ internal sealed class ForwardedSession
         {
             _headerSent = true;
         }
-    }
-
-    /// <summary>Keeps a copy of a datagram while no socket toward the upstream can be made (bounded, see UpstreamSocketWait).</summary>
-    private void Hold(ReadOnlySpan<byte> datagram)
-    {
-        if (_forwarder.Options.UpstreamSocketWait == TimeSpan.Zero || _held?.Count >= MaxHeldPerSession
-            || !_forwarder.LoopStates[Session.Home.Index].TryReserveHeld(datagram.Length))
-        {
-            Counters.Dropped[(int)ForwardDropReason.NoUpstreamSocket]++;
-            return;
-        }
-
-        byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, datagram.Length));
-        datagram.CopyTo(copy);
-        (_held ??= new()).Enqueue((copy, datagram.Length, Session.Home.Now));
-        Counters.DatagramsHeld++;
-        _socketRetry ??= Session.Schedule(s_socketRetryPeriod, s_socketRetryPeriod, static session => ((ForwardedSession)session.UserState!).RetrySocket());
-    }
-
-    /// <summary>Every 10 ms while datagrams are held: the socket again, then what was held, in order; the too old are dropped.</summary>
-    private void RetrySocket()
-    {
-        if (_channel is null && !TryBind(RoundRobin || _upstream is { IsUsable: true } ? _upstream : PickNewUpstream(count: false)))
-        {
-            DropExpiredHeld();
-            return;
-        }
-
-        _forwarder.NoteSocketsAvailable();
-        _socketRetry?.Cancel();
-        _socketRetry = null;
-        Queue<(byte[] Buffer, int Length, long HeldAt)>? held = _held;
-        _held = null;
-        while (held is not null && held.TryDequeue(out var datagram))
-        {
-            _forwarder.LoopStates[Session.Home.Index].ReleaseHeld(datagram.Length);
-            if (_channel is not null && _held is null)
-            {
-                Send(datagram.Buffer.AsSpan(0, datagram.Length), mayRetry: true);
-            }
-            else
-            {
-                Hold(datagram.Buffer.AsSpan(0, datagram.Length)); // the socket went away again (a failed move): back in line
-            }
-
-            ArrayPool<byte>.Shared.Return(datagram.Buffer);
-        }
-    }
-
-    private void DropExpiredHeld()
-    {
-        long oldest = Session.Home.Now - (long)_forwarder.Options.UpstreamSocketWait.TotalMilliseconds;
-        while (_held is { Count: > 0 } && _held.Peek().HeldAt < oldest)
-        {
-            DropHeld(_held.Dequeue());
-        }
-    }
-
-    private void DropHeld((byte[] Buffer, int Length, long HeldAt) held)
-    {
-        _forwarder.LoopStates[Session.Home.Index].ReleaseHeld(held.Length);
-        ArrayPool<byte>.Shared.Return(held.Buffer);
-        Counters.Dropped[(int)ForwardDropReason.NoUpstreamSocket]++;
     }
 
     private static void Drop(ForwardCounters counters, ForwardDropReason reason, bool shared) =>

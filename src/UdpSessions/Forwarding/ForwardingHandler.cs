@@ -29,7 +29,7 @@ internal sealed class ForwardingHandler : SessionHandler
         _set = new UpstreamSet([.. options.Upstreams.Select(u => new Upstream(u, Loops))], 0);
         WatchesReplies = options.Health.UnansweredWindow != Timeout.InfiniteTimeSpan;
         SocketBudget = UpstreamSocketBudget.For(options.MaxUpstreamSockets);
-        Family = options.Upstreams[0].EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        RoundRobinIPv6 = options.Upstreams[0].EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
     }
 
     public UdpForwarderOptions Options { get; }
@@ -49,8 +49,8 @@ internal sealed class ForwardingHandler : SessionHandler
     /// <summary>True when the passive "no reply" check runs: requests and replies are then noted per upstream.</summary>
     public bool WatchesReplies { get; }
 
-    /// <summary>Round robin: the family of the unconnected upstream sockets (true: IPv6).</summary>
-    private bool Family { get; }
+    /// <summary>Round robin: the unconnected upstream sockets are IPv6 (all upstreams share one family).</summary>
+    private bool RoundRobinIPv6 { get; }
 
     public ILogger Logger => _logger;
 
@@ -82,7 +82,7 @@ internal sealed class ForwardingHandler : SessionHandler
             return null;
         }
 
-        bool ipv6 = upstream is null ? Family : upstream.EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        bool ipv6 = upstream is null ? RoundRobinIPv6 : upstream.EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
         IUpstreamChannel? channel = _attachToLoops
             ? EpollUpstreamChannel.TryOpen(owner, upstream, ipv6, Options.UpstreamReceiveBufferSize, out errno)
             : SocketUpstreamChannel.TryOpen(owner, upstream, ipv6, Options.UpstreamReceiveBufferSize, out errno);
@@ -164,7 +164,7 @@ internal sealed class ForwardingHandler : SessionHandler
                 throw new InvalidOperationException($"A forwarder has at most {UdpForwarderOptions.MaxUpstreams} upstreams.");
             }
 
-            if (Options.Balancing == UpstreamBalancing.RoundRobin && (options.EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) != Family)
+            if (Options.Balancing == UpstreamBalancing.RoundRobin && (options.EndPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6) != RoundRobinIPv6)
             {
                 throw new ArgumentException("With round robin every upstream has the address family of the first.", nameof(options));
             }
