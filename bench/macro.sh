@@ -32,26 +32,28 @@ UDPS=src/udps/bin/Release/net10.0/udps
 NAIVE=bench/baselines/NaiveEcho/bin/Release/net10.0/NaiveEcho
 
 # Servers: name and start command (PORT, IDLE_S, IDLE_MS and STATS are filled in per run).
-SERVERS=(udps-level udps-oneshot udps-addrmap udps-portable naive-dotnet c-mmsg c-connected)
+SERVERS=(udps-default udps-ownsocket udps-addrmap udps-2threads udps-portable naive-dotnet c-mmsg c-connected)
 server_command() {
   case $1 in
-    udps-level)    echo "$UDPS echo --host 127.0.0.1 --port $PORT --mode level --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
-    udps-oneshot)  echo "$UDPS echo --host 127.0.0.1 --port $PORT --mode oneshot --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
-    udps-addrmap)  echo "$UDPS echo --host 127.0.0.1 --port $PORT --socket-budget 0 --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
+    udps-default)   echo "$UDPS echo --host 127.0.0.1 --port $PORT --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
+    udps-ownsocket) echo "$UDPS echo --host 127.0.0.1 --port $PORT --placement ownsocket --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
+    udps-addrmap)   echo "$UDPS echo --host 127.0.0.1 --port $PORT --placement addressmap --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
+    udps-2threads)  echo "$UDPS echo --host 127.0.0.1 --port $PORT --threads 2 --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
     udps-portable) echo "$UDPS echo --host 127.0.0.1 --port $PORT --engine portable --idle-timeout-seconds $IDLE_S --quiet --stats-file $STATS" ;;
     naive-dotnet)  echo "$NAIVE $PORT --stats-file $STATS" ;;
     c-mmsg)        echo "$BUILD/echo_mmsg $PORT" ;;
     c-connected)   echo "$BUILD/echo_connected $PORT $IDLE_MS" ;;
   esac
 }
-# The address-map mode (epoll engine, no socket per session) only where it answers a question: the target
-# configurations and churn, where the connected model's accept cost is the issue. Keeps the full run near 15 minutes.
-runs_in() { [[ $1 != udps-addrmap || $2 == 64x16 || $2 == 1024x16 || $2 == churn-* ]]; }
+# Every server in every configuration (the placements are the question of the engine: see BENCHMARKS.md), except the
+# two-thread default (pinned to the same single core, it only shows that both threads' listeners take new peers).
+runs_in() { [[ $1 != udps-2threads || $2 == 1024x1 || $2 == churn-1000 ]]; }
 has_stats() { [[ $1 == udps-* || $1 == naive-dotnet ]]; }
 
-# Configurations: name, then udps load arguments. 10,000 sessions get a longer warm-up: accepting them all takes
-# seconds (each accept's bind() scans every socket on the port), and the measured window must see steady traffic. Churn servers close idle sessions after 1 s, or 10,000 live
-# sessions plus the departed ones would exhaust the 20,000 fds.
+# Configurations: name, then udps load arguments. 10,000 sessions get a longer warm-up: accepting them all with a
+# socket each takes seconds (each bind() scans every socket on the port), and the measured window must see steady
+# traffic. Churn servers close idle sessions after 1 s, or 10,000 live sessions plus the departed ones would exhaust
+# the 20,000 fds.
 CONFIGS=(1x16 64x16 64x1 1024x1 1024x16 10000x1 churn-1000 churn-10000)
 config_args() {
   case $1 in

@@ -9,7 +9,8 @@ Pinning on 2 cores: the forwarder under test on CPU 1; the load generator and th
 the utime+stime of its whole process group (socat's exited children included, through the parent's cutime/cstime),
 sampled just before and after each load run, divided by the datagrams it forwarded (requests + replies: 2 per reply
 the client received). Added latency: the forwarder's percentile minus the same round's direct run (load -> echo).
-Writes bench/results/forward-<time>/ (raw JSON) and prints the markdown table for BENCHMARKS.md.
+Writes bench/results/forward-<time>/ (raw JSON) and prints the markdown tables of bench/forward/BENCHMARKS-forward.md,
+the forwarder section that bench/report.py appends to BENCHMARKS.md.
 """
 import json, os, signal, socket, statistics, subprocess, sys, tempfile, time
 

@@ -91,12 +91,12 @@ public sealed partial class Session : IAsyncDisposable
     /// <summary>The I/O loop that owns this session: it alone reads for it and runs its callbacks.</summary>
     internal IoLoop Home { get; }
 
-    internal PeerAddress Peer { get; }
+    internal PeerAddress Peer { get; private set; }
 
     internal PeerAddress Local { get; }
 
     /// <summary>The session's key in the address map.</summary>
-    internal SessionKey Key { get; }
+    internal SessionKey Key { get; private set; }
 
     /// <summary>The peer's address in the engine's native form, for sends through the listener (sessions without a socket).</summary>
     internal object? PeerNativeAddress { get; set; }
@@ -124,18 +124,30 @@ public sealed partial class Session : IAsyncDisposable
     internal long LastActivity { get; set; }
 
     /// <summary>
-    /// Adaptive placement: datagrams left before the session is considered for a socket of its own, and when the
-    /// current count started (see EpollLoop.Placement). 0 when the session is not a candidate.
+    /// Adaptive placement (EpollLoop.Placement.cs): the last listener batch that held a datagram of this session, how
+    /// many of its datagrams shared a batch with another of its own in the current one-second window, and when that
+    /// window started.
     /// </summary>
-    internal int PromotionCountdown;
+    internal long LastListenerBatch = -1;
+
+    internal int QueuedInWindow;
+
+    internal int ListenerDatagramsInWindow;
+
+    internal bool PromotionRequested;
 
     internal long PromotionWindowStart;
 
     /// <summary>The session's own socket is in its loop's epoll (promoted sockets wait for the listener first).</summary>
     internal bool SocketRegistered { get; set; }
 
-    /// <summary>A promoted socket is read once its loop's listener has run dry (or read this many datagrams) since connect().</summary>
+    /// <summary>
+    /// A promoted socket is read once a grace period has passed since connect() (<see cref="PromotionSettled"/>) and its
+    /// loop's listener has run dry since (or read this many datagrams).
+    /// </summary>
     internal long ListenerEmptyMark { get; set; }
+
+    internal bool PromotionSettled { get; set; }
 
     internal long ListenerReadMark { get; set; }
 

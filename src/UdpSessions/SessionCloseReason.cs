@@ -34,4 +34,19 @@ public enum SessionCloseReason
 
     /// <summary>TCP: the connection was reset (RST, ECONNRESET or EPIPE).</summary>
     PeerReset,
+
+    /// <summary>DTLS: the peer sent close_notify (the server answered with its own).</summary>
+    DtlsCloseNotify,
+
+    /// <summary>DTLS: the peer sent a fatal alert (its description is in <see cref="Dtls.DtlsSessionInfo.ReceivedAlert"/>).</summary>
+    DtlsFatalAlert,
+
+    /// <summary>DTLS: the peer started a new handshake from the same address (RFC 6347 4.2.8); a new session replaces this one.</summary>
+    DtlsPeerRestarted,
+
+    /// <summary>DTLS: the handshake failed (the application never saw the session; counted in the server's statistics).</summary>
+    DtlsHandshakeFailed,
+
+    /// <summary>DTLS: the handshake did not complete within <see cref="Dtls.DtlsOptions.HandshakeTimeout"/> (never seen by the application).</summary>
+    DtlsHandshakeTimeout,
 }

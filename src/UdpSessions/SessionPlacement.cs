@@ -11,8 +11,8 @@ namespace UdpSessions;
 public enum SessionPlacement
 {
     /// <summary>
-    /// Every session starts on the listener; one that keeps receiving at least
-    /// <see cref="SessionServerOptions.PromotionDatagramsPerSecond"/> is promoted to a socket of its own, up to
+    /// Every session starts on the listener; one that keeps several datagrams in flight
+    /// (<see cref="SessionServerOptions.PromotionQueuedDatagramsPerSecond"/>) is promoted to a socket of its own, up to
     /// <see cref="SessionServerOptions.SocketBudget"/> sockets. The default; on kernels before 6.13 it promotes nothing
     /// (they score every connected socket of a port for each datagram).
     /// </summary>

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using UdpSessions.Dtls;
 using UdpSessions.Engines;
 using UdpSessions.Engines.Linux;
 using UdpSessions.Engines.Tcp;
@@ -19,6 +20,7 @@ namespace UdpSessions;
 public sealed class SessionServer : IAsyncDisposable
 {
     private readonly AsyncSessionHandler? _asyncHandler;
+    private readonly DtlsSessionHandler? _dtls;
     private readonly UdpEngine _engine;
     private readonly Lock _lifecycle = new();
     private Task? _stopTask;
@@ -47,12 +49,24 @@ public sealed class SessionServer : IAsyncDisposable
             copy.IoThreads = 1;
         }
 
+        if (copy.Dtls is not null)
+        {
+            // DTLS wraps the handler and validates peers with its cookie exchange before the application's filter.
+            _dtls = new DtlsSessionHandler(copy.Dtls, handler, copy, logger);
+            handler = _dtls;
+            copy.AcceptFilter = _dtls.CreateAcceptFilter(copy.AcceptFilter);
+        }
+
         // TCP outside Linux goes through the .NET Socket pump (IOCP-based on Windows) into the engine's I/O loops.
         _engine = copy.Transport == SessionTransport.Tcp
             ? Engine == EngineKind.Epoll ? new EpollTcpEngine(copy, handler, logger) : new PortableTcpEngine(copy, handler, logger)
             : Engine == EngineKind.Epoll ? new EpollEngine(copy, handler, logger)
             : Engine == EngineKind.Iocp && OperatingSystem.IsWindows() ? new IocpEngine(copy, handler, logger)
             : new PortableEngine(copy, handler, logger);
+        if (_dtls is not null)
+        {
+            _engine.MigrationRouter = _dtls;
+        }
     }
 
     /// <summary>The settings in force (a validated copy).</summary>
@@ -69,6 +83,9 @@ public sealed class SessionServer : IAsyncDisposable
 
     /// <summary>The engine itself, for tests of engine internals.</summary>
     internal UdpEngine Implementation => _engine;
+
+    /// <summary>The DTLS layer, or null; for tests of its internals.</summary>
+    internal DtlsSessionHandler? DtlsLayer => _dtls;
 
     /// <summary>Engine and mode in words, e.g. "epoll, LevelTriggered".</summary>
     public string EngineDescription => _engine.Description;
@@ -104,6 +121,9 @@ public sealed class SessionServer : IAsyncDisposable
 
     /// <summary>The server's counters now.</summary>
     public ServerStatistics GetStatistics() => _engine.GetStatistics();
+
+    /// <summary>The DTLS layer's counters now (handshakes, records by outcome), or null when the server runs plain UDP.</summary>
+    public DtlsStatistics? GetDtlsStatistics() => _dtls?.GetStatistics();
 
     /// <summary>Waits for the next new session (async API only). Throws <see cref="InvalidOperationException"/> once the server has stopped.</summary>
     public async ValueTask<Session> AcceptAsync(CancellationToken cancellationToken = default)
@@ -141,6 +161,11 @@ public sealed class SessionServer : IAsyncDisposable
         Task stop;
         lock (_lifecycle)
         {
+            if (_stopTask is null && _started)
+            {
+                _dtls?.SendCloseNotifyToAll(); // while the sockets are open
+            }
+
             // The async API's accept queue completes when the engine has stopped, whether or not this caller waits.
             stop = _stopTask ??= StopEngineAsync();
         }
@@ -162,6 +187,7 @@ public sealed class SessionServer : IAsyncDisposable
         }
         finally
         {
+            _dtls?.Dispose();
             _asyncHandler?.Complete();
         }
     }

@@ -43,8 +43,13 @@ public sealed class SessionServerOptions
     /// </summary>
     public int MaxDatagramSize { get; set; } = 4096;
 
-    /// <summary>SO_RCVBUF of the listening socket in bytes, 0 for the kernel default. Default: 4 MiB (the kernel caps it at net.core.rmem_max).</summary>
-    public int ListenerReceiveBufferSize { get; set; } = 4 << 20;
+    /// <summary>
+    /// SO_RCVBUF of each listening socket in bytes, 0 for the kernel default. Every session on the listeners shares it, so
+    /// it must hold a burst of all of them: 16 MiB takes about 16,000 small datagrams (1,024 sessions with 16 in flight,
+    /// or 10,000 peers starting at once). Honoured as given with CAP_NET_ADMIN (SO_RCVBUFFORCE); otherwise the kernel caps
+    /// it at net.core.rmem_max. Default: 16 MiB.
+    /// </summary>
+    public int ListenerReceiveBufferSize { get; set; } = 16 << 20;
 
     /// <summary>SO_RCVBUF of each session socket in bytes, 0 for the kernel default (about 208 KiB). Default: 0.</summary>
     public int SessionReceiveBufferSize { get; set; }
@@ -59,10 +64,14 @@ public sealed class SessionServerOptions
     public SessionPlacement Placement { get; set; } = SessionPlacement.Adaptive;
 
     /// <summary>
-    /// <see cref="SessionPlacement.Adaptive"/>: a session that receives this many datagrams within one second is
-    /// promoted to a socket of its own. Default: 2,000.
+    /// <see cref="SessionPlacement.Adaptive"/>: a session is promoted to a socket of its own once, within one second,
+    /// this many of its datagrams were read from the listener in the same batch as another of its datagrams (it keeps
+    /// several in flight, which its own socket delivers in one system call while the listener spends a lookup on each)
+    /// and it carries at least 1 % of the listeners' traffic (every connected socket on the port makes each datagram
+    /// of the listeners a few nanoseconds dearer). Sessions with one datagram in flight at a time (request/response,
+    /// DNS-like, most game inputs) stay on the listener, where they are cheaper. Default: 64.
     /// </summary>
-    public int PromotionDatagramsPerSecond { get; set; } = 2_000;
+    public int PromotionQueuedDatagramsPerSecond { get; set; } = 64;
 
     /// <summary>
     /// Most sessions that get a connected socket of their own; the rest are served through the listening sockets and
@@ -78,7 +87,7 @@ public sealed class SessionServerOptions
     /// because every datagram the kernel does not match to a connected socket (new peers, sessions on the listener)
     /// is matched by scanning the connected sockets of its address and port: a few nanoseconds each.
     /// </summary>
-    public const int DefaultAdaptiveSocketBudget = 256;
+    public const int DefaultAdaptiveSocketBudget = 128;
 
     /// <summary>Async API: sessions accepted but not yet taken by <c>AcceptAsync</c>; beyond it new sessions are closed with <see cref="SessionCloseReason.LimitReached"/>. Default: 1024.</summary>
     public int AcceptBacklog { get; set; } = 1024;
@@ -117,6 +126,13 @@ public sealed class SessionServerOptions
     /// </summary>
     public AcceptFilter? AcceptFilter { get; set; }
 
+    /// <summary>
+    /// DTLS 1.2 on every session (certificate and/or PSK mode; see <see cref="Dtls.DtlsOptions"/>), or null for plain
+    /// UDP. Handlers and the async API see decrypted application data only, and sessions only once their handshake
+    /// completed. UDP only. Default: null.
+    /// </summary>
+    public Dtls.DtlsOptions? Dtls { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -139,7 +155,7 @@ public sealed class SessionServerOptions
         Require(SendBufferSize >= 0, nameof(SendBufferSize), "must not be negative");
         Require(SocketBudget is null or >= 0, nameof(SocketBudget), "must not be negative");
         Require(Enum.IsDefined(Placement), nameof(Placement), "is not a known placement");
-        Require(PromotionDatagramsPerSecond is >= 1 and <= 100_000_000, nameof(PromotionDatagramsPerSecond), "must be between 1 and 100,000,000");
+        Require(PromotionQueuedDatagramsPerSecond is >= 1 and <= 100_000_000, nameof(PromotionQueuedDatagramsPerSecond), "must be between 1 and 100,000,000");
         Require(MaxNewSessionsPerSecond is null or (>= 1 and <= 10_000_000), nameof(MaxNewSessionsPerSecond), "must be between 1 and 10,000,000");
         Require(MaxNewSessionsPerSecondPerSource is null or (>= 1 and <= 10_000_000), nameof(MaxNewSessionsPerSecondPerSource), "must be between 1 and 10,000,000");
         Require(SourcePrefixLengthIPv4 is >= 0 and <= 32, nameof(SourcePrefixLengthIPv4), "must be between 0 and 32");
@@ -149,6 +165,12 @@ public sealed class SessionServerOptions
         Require(ReceiveQueueCapacity >= 1, nameof(ReceiveQueueCapacity), "must be at least 1");
         Require(Enum.IsDefined(Transport), nameof(Transport), "is not a known transport");
         ArgumentNullException.ThrowIfNull(Tcp, nameof(Tcp));
+        if (Dtls is not null)
+        {
+            Require(Transport == SessionTransport.Udp, nameof(Dtls), "needs Transport = Udp");
+            Dtls.Validate();
+        }
+
         foreach ((bool valid, string name, string problem) in Tcp.Checks())
         {
             Require(valid, $"{nameof(Tcp)}.{name}", problem);
@@ -161,6 +183,9 @@ public sealed class SessionServerOptions
     /// </summary>
     internal int? SteerAllToListenerForTests { get; set; }
 
+    /// <summary>Tests only (epoll engine, adaptive placement): promote a session after this many datagrams, whatever their pace.</summary>
+    internal int? PromoteAfterDatagramsForTests { get; set; }
+
     /// <summary>The largest UDP payload over IPv6 without jumbograms (65,535 - 8).</summary>
     internal const int MaxUdpPayload = 65_527;
 
@@ -168,6 +193,7 @@ public sealed class SessionServerOptions
     {
         var copy = (SessionServerOptions)MemberwiseClone();
         copy.Tcp = Tcp?.Clone()!;
+        copy.Dtls = Dtls?.Clone();
         return copy;
     }
 

@@ -84,6 +84,12 @@ public static class UdpSessionsMetrics
             "{session}", "Sessions closed, by udpsessions.close.reason.");
         meter.CreateObservableCounter("udpsessions.sessions.without_socket", () => Each(s => s.SessionsWithoutSocket), "{session}",
             "UDP sessions served through the listener (socket budget or fd limit) instead of a socket of their own.");
+        meter.CreateObservableCounter("udpsessions.sessions.promoted", () => Each(s => s.SessionsPromoted), "{session}",
+            "UDP sessions given a connected socket of their own after starting on the listeners (epoll: SessionPlacement).");
+        meter.CreateObservableCounter("udpsessions.listener.datagrams",
+            () => observed.SelectMany(o => o.Server.GetStatistics().ListenerDatagramsByThread
+                .Select((count, thread) => new Measurement<long>(count, [.. o.Tags, new("udpsessions.io_thread", thread)]))),
+            "{datagram}", "Datagrams read from each I/O thread's listening socket, by udpsessions.io_thread.");
         meter.CreateObservableCounter("udpsessions.connections.refused", () => Each(s => s.ConnectionsRefused), "{connection}",
             "TCP connections closed at accept because MaxSessions sessions were open.");
         meter.CreateObservableCounter("udpsessions.datagrams.received", () => Each(s => s.DatagramsReceived), "{datagram}", "Datagrams (TCP: frames) read.");
@@ -99,8 +105,11 @@ public static class UdpSessionsMetrics
                 (s, i) => i switch { 0 => s.SendsDroppedBufferFull, 1 => s.SendsDroppedSessionClosed, _ => s.SendsFailed }),
             "{datagram}", "Sends refused, by udpsessions.drop.cause (send_buffer_full, session_closed, failed).");
         meter.CreateObservableCounter("udpsessions.datagrams.redirected",
-            () => EachTagged("udpsessions.redirect.kind", ["listener_late", "stray"], (s, i) => i == 0 ? s.ListenerLateDatagrams : s.StraysRerouted),
-            "{datagram}", "Datagrams routed to their session after the accept race, by udpsessions.redirect.kind (listener_late, stray).");
+            () => EachTagged("udpsessions.redirect.kind", ["listener_late", "stray", "cross_thread"],
+                (s, i) => i switch { 0 => s.ListenerLateDatagrams, 1 => s.StraysRerouted, _ => s.DatagramsRedirected }),
+            "{datagram}", "Datagrams routed to their session from another socket, by udpsessions.redirect.kind (listener_late: " +
+            "still on the listener when the session got its own socket; stray: on a new socket before connect(); cross_thread: " +
+            "read by another I/O thread's listener and handed over).");
         meter.CreateObservableCounter("udpsessions.handler.errors", () => Each(s => s.HandlerErrors), "{error}", "Exceptions thrown by handler callbacks.");
         meter.CreateObservableCounter("udpsessions.socket.errors", () => Each(s => s.SocketErrors), "{error}", "Unexpected socket errors (each logged).");
         return meter;

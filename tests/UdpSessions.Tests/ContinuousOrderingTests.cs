@@ -60,7 +60,7 @@ public class ContinuousOrderingTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(90, TestContext.Current.CancellationToken);
         SessionServerOptions options = TestEngines.Options(engine, new IPEndPoint(IPAddress.Parse(listenOn), 0));
-        options.PromotionDatagramsPerSecond = 5;
+        options.PromoteAfterDatagramsForTests = 5;
         options.IdleTimeout = closes == Closes.IdleTimeout ? TimeSpan.FromMilliseconds(30) : TimeSpan.FromMinutes(1);
         var handler = new SequenceRecorder(closeEvery: closes == Closes.EverySeventh ? 7 : 0);
         await using SessionServer server = await SessionServer.StartAsync(options, handler, cancellationToken: timeout.Token);
@@ -91,7 +91,7 @@ public class ContinuousOrderingTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(90, TestContext.Current.CancellationToken);
         SessionServerOptions options = TestEngines.Options(engine);
-        options.PromotionDatagramsPerSecond = 1_000_000; // sessions stay on the listeners, where steering applies
+        options.PromotionQueuedDatagramsPerSecond = 100_000_000; // sessions stay on the listeners, where steering applies
         options.SteerAllToListenerForTests = moveMidway ? 0 : null;
         var handler = new SequenceRecorder(closeEvery: 0);
         await using SessionServer server = await SessionServer.StartAsync(options, handler, cancellationToken: timeout.Token);

@@ -213,10 +213,6 @@ internal abstract partial class IoLoop
         }
 
         session.LastActivity = Now;
-        if (session.PromotionCountdown > 0 && --session.PromotionCountdown == 0)
-        {
-            OnPromotionCountdownElapsed(session);
-        }
 
         bool accepted;
         try
@@ -238,11 +234,6 @@ internal abstract partial class IoLoop
         {
             Counters.Dropped[(int)DropReason.ReceiveQueueFull]++;
         }
-    }
-
-    /// <summary>A session's promotion countdown reached zero (engines that give busy sessions a socket of their own).</summary>
-    protected virtual void OnPromotionCountdownElapsed(Session session)
-    {
     }
 
     /// <summary>
@@ -280,16 +271,33 @@ internal abstract partial class IoLoop
 
         if (Engine.Registry.TryFind(key, out Session? session))
         {
-            if (origin == RouteOrigin.Listener && session.HasOwnSocket)
+            if (origin == RouteOrigin.Listener)
             {
-                Counters.ListenerLateDatagrams++;
+                if (session.HasOwnSocket)
+                {
+                    Counters.ListenerLateDatagrams++;
+                }
+                else if (session.Home == this)
+                {
+                    OnListenerDatagram(session);
+                }
             }
 
             DeliverHereOrAtHome(session, datagram);
             return;
         }
 
+        if (Engine.MigrationRouter is not null && TryRouteToMovedPeer(peer, datagram))
+        {
+            return; // a known session's peer at a new address (IoLoop.Layers.cs)
+        }
+
         Accept(peer, local, datagram);
+    }
+
+    /// <summary>A datagram of a session of this loop without a socket of its own was read from the listener (about to be delivered).</summary>
+    protected virtual void OnListenerDatagram(Session session)
+    {
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ using UdpSessions.Internal;
 namespace UdpSessions.Engines;
 
 /// <summary>What an engine does beyond the shared session logic of <see cref="IoLoop"/>: sockets, sends, start and stop.</summary>
-internal abstract class UdpEngine
+internal abstract partial class UdpEngine
 {
     private int _ownSockets;
     private volatile bool _stopping;

@@ -50,6 +50,22 @@ internal sealed class SessionRegistry(int maxSessions)
         Interlocked.Decrement(ref _active);
     }
 
+    /// <summary>
+    /// Re-keys <paramref name="session"/> from <paramref name="from"/> to <paramref name="to"/> (its peer moved, see
+    /// UdpEngine.MigrateSession); false when another session already holds <paramref name="to"/>. Lookups in between
+    /// find it under either key.
+    /// </summary>
+    public bool TryMove(Session session, in SessionKey from, in SessionKey to)
+    {
+        if (!_byKey.TryAdd(to, session))
+        {
+            return false;
+        }
+
+        _byKey.TryRemove(new KeyValuePair<SessionKey, Session>(from, session));
+        return true;
+    }
+
     public Session[] Snapshot() => [.. _byKey.Values];
 
     public enum AddResult

@@ -26,6 +26,7 @@ internal static class EchoCommand
         });
         var engine = new EngineOptions();
         var hardening = new HardeningOptions();
+        var dtls = new DtlsCliOptions();
         var metrics = new MetricsOption();
         Option<string> mode = CliOptions.Choice("--mode", "epoll registration: level (level-triggered) or oneshot (EPOLLET|EPOLLONESHOT).", "level", "level", "oneshot");
         var idle = new Option<double>("--idle-timeout-seconds")
@@ -58,6 +59,7 @@ internal static class EchoCommand
         command.Options.Add(host);
         engine.AddTo(command);
         hardening.AddTo(command);
+        dtls.AddTo(command, server: true);
         command.Options.Add(mode);
         command.Options.Add(idle);
         command.Options.Add(maxSessions);
@@ -93,6 +95,7 @@ internal static class EchoCommand
             }
 
             hardening.ApplyTo(parseResult, options);
+            dtls.ApplyTo(parseResult, options);
             if (parseResult.GetValue(maxSessions) is int max)
             {
                 options.MaxSessions = max;
@@ -131,7 +134,7 @@ internal static class EchoCommand
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"udps echo: listening on {server.Transport.ToString().ToUpperInvariant()} {server.LocalEndPoint} ({server.EngineDescription}, {server.Options.IoThreads} I/O thread(s)); Ctrl+C to stop"));
+            $"udps echo: listening on {server.Transport.ToString().ToUpperInvariant()} {server.LocalEndPoint} ({server.EngineDescription}, {server.Options.IoThreads} I/O thread(s){(server.Options.Dtls is null ? "" : ", DTLS")}); Ctrl+C to stop"));
         try
         {
             if (quiet)
@@ -155,6 +158,10 @@ internal static class EchoCommand
 
         Console.WriteLine("udps echo: stopped");
         StatisticsReport.Write(Console.Out, server.GetStatistics());
+        if (server.GetDtlsStatistics() is { } dtlsStatistics)
+        {
+            DtlsCliOptions.WriteStatistics(Console.Out, dtlsStatistics);
+        }
         return 0;
     }
 }

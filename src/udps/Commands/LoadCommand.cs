@@ -43,7 +43,10 @@ internal static class LoadCommand
         var serverStats = new Option<string?>("--server-stats-file") { Description = "The server's --stats-file, to report its managed bytes allocated per reply." };
         Option<string?> plot = PlotCommand.PictureOption("--plot", "Draw replies/s over time and the latency percentile distribution into this .svg or .png file.");
 
+        var dtls = new DtlsCliOptions();
         var command = new Command("load", "Load a UDP echo server from many sessions and verify every reply (lost, late, corrupt, misrouted, duplicated).");
+        dtls.AddTo(command, server: false);
+        dtls.Excludes(command, churn, "every replacement session would need a handshake");
         foreach (Option option in (Option[])[host, port, sessions, threads, size, window, rate, warmup, duration, timeout, churn, maxLoss, json, serverPid, serverStats, plot])
         {
             command.Options.Add(option);
@@ -66,6 +69,8 @@ internal static class LoadCommand
                 ReplyTimeout = TimeSpan.FromMilliseconds(parseResult.GetValue(timeout)),
                 Churn = parseResult.GetValue(churn),
                 Probe = pid is int id ? new ServerProbe(id, parseResult.GetValue(serverStats)) : null,
+                Dtls = dtls.ClientOptions(parseResult),
+                HandshakeThreads = dtls.HandshakeThreads(parseResult),
             };
             return await RunAsync(options, parseResult.GetValue(maxLoss) ?? 0, parseResult.GetValue(json), parseResult.GetValue(plot), cancellationToken);
         });
@@ -91,7 +96,7 @@ internal static class LoadCommand
         using var shutdown = new ShutdownSignal(invocationToken);
         var client = new LoadClient(options);
         string mode = options.Rate is double r ? Invariant($"open loop {r:N0}/s") : Invariant($"window {options.Window}");
-        string churn = options.Churn is int k ? Invariant($", churn every {k}") : "";
+        string churn = (options.Churn is int k ? Invariant($", churn every {k}") : "") + (options.Dtls is null ? "" : ", DTLS");
         await messages.WriteLineAsync(Invariant(
             $"udps load: {options.Target}, {options.Sessions} sessions x {options.DatagramSize} B, {mode}{churn}, {options.Threads} thread(s); {options.WarmUp.TotalSeconds:0.###} s warm-up, {options.Duration.TotalSeconds:0.###} s measured"));
 
@@ -101,9 +106,9 @@ internal static class LoadCommand
             bool live = !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
             result = await LoadProgress.ShowAsync(client, client.RunAsync(shutdown.Token), messages, live);
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or IOException)
         {
-            await Console.Error.WriteLineAsync($"udps load: {e.Message}");
+            await Console.Error.WriteLineAsync($"udps load: {e.Message}"); // IOException: a DTLS handshake failed
             return 2;
         }
 

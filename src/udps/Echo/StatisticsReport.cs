@@ -8,7 +8,8 @@ internal static class StatisticsReport
     public static void Write(TextWriter writer, ServerStatistics s)
     {
         var c = CultureInfo.InvariantCulture;
-        writer.WriteLine(string.Create(c, $"sessions: accepted={s.SessionsAccepted} closed={s.SessionsClosed} active={s.ActiveSessions} withoutSocket={s.SessionsWithoutSocket}"));
+        writer.WriteLine(string.Create(c, $"sessions: accepted={s.SessionsAccepted} closed={s.SessionsClosed} active={s.ActiveSessions} promoted={s.SessionsPromoted} withoutSocket={s.SessionsWithoutSocket}"));
+        writer.WriteLine(string.Create(c, $"listener datagrams by thread: {string.Join(' ', s.ListenerDatagramsByThread)} (redirected between threads: {s.DatagramsRedirected})"));
         writer.WriteLine(string.Create(c, $"datagrams: received={s.DatagramsReceived} ({s.BytesReceived} B) delivered={s.DatagramsDelivered} sent={s.DatagramsSent} ({s.BytesSent} B)"));
         writer.WriteLine("receive drops: " + string.Join(' ', Enum.GetValues<DropReason>().Select(r => string.Create(c, $"{r}={s.GetDropped(r)}"))));
         writer.WriteLine(string.Create(c,

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using UdpSessions.Dtls;
 
 namespace UdpSessions.Cli.Load;
 
@@ -12,17 +13,23 @@ internal sealed class ClientSession : IDisposable
     private readonly Dictionary<long, long> _expired = []; // same, for requests past the reply timeout
     private readonly int _datagramSize;
     private readonly long _sendLimit;
+    private readonly byte[]? _record; // DTLS: the sealed request
     private long _nextSequence;
 
-    public ClientSession(int index, Socket socket, int datagramSize, int window, long startAt, long sendLimit = long.MaxValue)
+    public ClientSession(int index, Socket socket, int datagramSize, int window, long startAt, long sendLimit = long.MaxValue, DtlsClient? dtls = null)
     {
         Index = index;
         Socket = socket;
         StartAt = startAt;
+        Dtls = dtls;
         _datagramSize = datagramSize;
         _sendLimit = sendLimit;
         _inFlight = new Dictionary<long, long>(Math.Min(window, 1024));
+        _record = dtls is null ? null : new byte[dtls.SealedLength(datagramSize)];
     }
+
+    /// <summary>The session's DTLS connection (requests are sealed, replies opened), or null for plain UDP.</summary>
+    public DtlsClient? Dtls { get; }
 
     /// <summary>The session id carried in every header; unique for the whole run, replacements included.</summary>
     public int Index { get; }
@@ -55,6 +62,11 @@ internal sealed class ClientSession : IDisposable
     {
         Span<byte> datagram = scratch[.._datagramSize];
         LoadDatagram.Write(datagram, new DatagramHeader(Index, _nextSequence, timestamp));
+        if (Dtls is not null)
+        {
+            datagram = _record.AsSpan(0, Dtls.Seal(datagram, _record));
+        }
+
         int sent = Socket.Send(datagram, SocketFlags.None, out SocketError error);
         if (error != SocketError.Success || sent != datagram.Length)
         {
@@ -145,5 +157,10 @@ internal sealed class ClientSession : IDisposable
         return lost;
     }
 
-    public void Dispose() => Socket.Dispose();
+    public void Dispose()
+    {
+        Dtls?.Close(); // close_notify, so the server ends the session now rather than at its idle timeout
+        Socket.Dispose();
+        Dtls?.Dispose();
+    }
 }

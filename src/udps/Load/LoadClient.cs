@@ -39,7 +39,8 @@ internal sealed class LoadClient
         var misroutes = new MisrouteLedger();
 
         // The schedule starts after the sockets exist, so opening thousands of them does not eat the warm-up.
-        List<ClientSession> sessions = OpenSessions(factory);
+        HandshakePhase? handshakes = null;
+        List<ClientSession> sessions = _options.Dtls is null ? OpenSessions(factory) : DtlsSessionOpener.Open(factory, _options, out handshakes);
         LoadSchedule schedule = LoadSchedule.StartingNow(_options);
         int threads = Math.Min(_options.Threads, sessions.Count);
         LoadWorker[] workers = new LoadWorker[threads];
@@ -72,7 +73,7 @@ internal sealed class LoadClient
             long measureEnd = Math.Min(Stopwatch.GetTimestamp(), schedule.SendEnd);
             TimeSpan measured = measureEnd > schedule.MeasureStart ? Stopwatch.GetElapsedTime(schedule.MeasureStart, measureEnd) : TimeSpan.Zero;
             ReplyTimeline timeline = ReplyTimeline.Sum([.. workers.Select(w => w.Timeline)]);
-            return new LoadResult(_options, total, timeline, measured, factory.Opened, server, cancellationToken.IsCancellationRequested);
+            return new LoadResult(_options, total, timeline, measured, factory.Opened, server, cancellationToken.IsCancellationRequested) { Handshakes = handshakes };
         }
         finally
         {

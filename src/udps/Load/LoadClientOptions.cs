@@ -1,4 +1,5 @@
 using System.Net;
+using UdpSessions.Dtls;
 
 namespace UdpSessions.Cli.Load;
 
@@ -46,6 +47,12 @@ internal sealed class LoadClientOptions
     /// <summary>Optional: samples the server's CPU time and allocations at the start and end of the measured phase.</summary>
     public ServerProbe? Probe { get; init; }
 
+    /// <summary>DTLS: every session handshakes first (see <see cref="DtlsSessionOpener"/>) and its datagrams travel as records. Null: plain UDP.</summary>
+    public DtlsClientOptions? Dtls { get; init; }
+
+    /// <summary>DTLS: handshakes run in parallel while the sessions open.</summary>
+    public int HandshakeThreads { get; init; } = 4;
+
     /// <summary>Client threads, each serving a fixed share of the sessions.</summary>
     public int Threads { get; init; } = Math.Min(2, Environment.ProcessorCount);
 
@@ -67,6 +74,9 @@ internal sealed class LoadClientOptions
         Require(Threads >= 1, nameof(Threads), "must be at least 1");
         Require(Rate is null or (> 0 and <= 100_000_000), nameof(Rate), "must be between 0 and 100,000,000 per second");
         Require(Churn is null or >= 1, nameof(Churn), "must be at least 1");
+        Require(Dtls is null || Churn is null, nameof(Churn), "cannot be combined with DTLS (each replacement would need a handshake)");
+        Require(Dtls is null || DatagramSize <= 16_384, nameof(DatagramSize), "must be at most 16384 with DTLS (one record)");
+        Require(HandshakeThreads >= 1, nameof(HandshakeThreads), "must be at least 1");
     }
 
     private static void Require(bool condition, string name, string problem)

@@ -53,6 +53,18 @@ internal static class LoadJson
             json.WriteEndObject();
         }
 
+        if (r.Handshakes is HandshakePhase handshakes)
+        {
+            json.WriteStartObject("dtlsHandshakes");
+            json.WriteNumber("count", handshakes.Count);
+            json.WriteNumber("seconds", handshakes.Elapsed.TotalSeconds);
+            json.WriteNumber("perSecond", handshakes.PerSecond);
+            WriteOptional(json, "serverCpuSeconds", handshakes.Server?.CpuSeconds);
+            WriteOptional(json, "serverCpuMicrosPerHandshake", handshakes.ServerCpuMicrosPerHandshake);
+            WriteOptional(json, "serverAllocatedBytes", handshakes.Server?.AllocatedBytes);
+            json.WriteEndObject();
+        }
+
         // The pictures' data (udps plot run): the latency percentile distribution and replies per interval of the run.
         json.WriteStartArray("latencyPercentiles");
         foreach (LatencyPoint point in r.LatencyDistribution)

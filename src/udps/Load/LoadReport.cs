@@ -34,6 +34,12 @@ internal static class LoadReport
         }
 
         Row(table, "sessions opened / accepted", Invariant($"{r.SessionsOpened:N0} / {r.SessionsAccepted:N0}"));
+        if (r.Handshakes is HandshakePhase handshakes)
+        {
+            Row(table, "DTLS handshakes, handshakes/s", Invariant($"{handshakes.Count:N0} in {handshakes.Elapsed.TotalSeconds:F2} s, {handshakes.PerSecond:N0}/s"));
+            Row(table, "server CPU µs / handshake", Optional(handshakes.ServerCpuMicrosPerHandshake, "F1"));
+        }
+
         if (r.Churn is not null)
         {
             Row(table, "accepted sessions/s", Invariant($"{r.SessionsAcceptedPerSecond:N0}"));

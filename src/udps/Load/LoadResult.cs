@@ -97,6 +97,9 @@ internal sealed class LoadResult
 
     public bool Cancelled { get; }
 
+    /// <summary>DTLS: the handshakes that opened the sessions, or null for plain UDP.</summary>
+    public HandshakePhase? Handshakes { get; init; }
+
     /// <summary>Replies per second in the measured phase: the round-trip rate.</summary>
     public double RepliesPerSecond => PerSecond(MeasuredReplies);
 

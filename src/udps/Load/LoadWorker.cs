@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using UdpSessions.Dtls;
 
 namespace UdpSessions.Cli.Load;
 
@@ -23,6 +24,7 @@ internal sealed class LoadWorker : IDisposable
     private readonly List<int> _ready;
     private readonly byte[] _sendBuffer;
     private readonly byte[] _receiveBuffer = new byte[LoadClientOptions.MaxDatagramSize + 1];
+    private readonly byte[] _plaintext = new byte[LoadClientOptions.MaxDatagramSize + 1];
     private readonly double _ticksPerSend; // open loop only
     private readonly int _readsPerWake;
     private double _nextSendAt;
@@ -223,8 +225,24 @@ internal sealed class LoadWorker : IDisposable
                     continue;
             }
 
+            ReadOnlySpan<byte> reply = _receiveBuffer.AsSpan(0, length);
+            if (session.Dtls is { } dtls)
+            {
+                switch (dtls.Open(reply, _plaintext, out int plaintextLength))
+                {
+                    case DtlsRecordStatus.Data:
+                        reply = _plaintext.AsSpan(0, plaintextLength);
+                        break;
+                    case DtlsRecordStatus.Dropped:
+                        Tally.Count(ReplyKind.Corrupt, 0, measuring: false); // a record that does not authenticate is a damaged reply
+                        continue;
+                    default:
+                        continue; // the server repeating its last handshake flight, or closing
+                }
+            }
+
             bool wasAnswered = session.Answered;
-            ReplyKind kind = session.Classify(_receiveBuffer.AsSpan(0, length), now, _misroutes, out long latency);
+            ReplyKind kind = session.Classify(reply, now, _misroutes, out long latency);
             bool measuring = schedule.IsMeasuring(now);
             Tally.Count(kind, latency, measuring);
             if (kind is ReplyKind.Answered or ReplyKind.Late)

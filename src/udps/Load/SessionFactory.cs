@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using UdpSessions.Dtls;
 
 namespace UdpSessions.Cli.Load;
 
@@ -22,6 +23,7 @@ internal sealed class SessionFactory(LoadClientOptions options)
     public ClientSession Open(long startAt)
     {
         var socket = new Socket(options.Target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        DtlsClient? dtls = null;
         try
         {
             if (options.Churn is not null)
@@ -31,6 +33,7 @@ internal sealed class SessionFactory(LoadClientOptions options)
 
             // Connecting binds a fresh source port if none is bound (one peer per session) and filters out datagrams from anyone else.
             socket.Connect(options.Target);
+            dtls = options.Dtls is { } settings ? DtlsClient.Connect(socket, settings) : null; // blocking handshake
             socket.Blocking = false;
         }
         catch
@@ -40,7 +43,7 @@ internal sealed class SessionFactory(LoadClientOptions options)
         }
 
         long limit = options.Churn is int quota ? quota : long.MaxValue;
-        return new ClientSession(Interlocked.Increment(ref _nextIndex), socket, options.DatagramSize, options.Window, startAt, limit);
+        return new ClientSession(Interlocked.Increment(ref _nextIndex), socket, options.DatagramSize, options.Window, startAt, limit, dtls);
     }
 
     /// <summary>

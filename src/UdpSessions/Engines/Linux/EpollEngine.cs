@@ -11,7 +11,7 @@ namespace UdpSessions.Engines.Linux;
 /// map of the thread the kernel steered their peer to, and get a connected socket of their own when the placement
 /// policy says it pays (<see cref="SessionPlacement"/>).
 /// </summary>
-internal sealed unsafe class EpollEngine : UdpEngine
+internal sealed unsafe partial class EpollEngine : UdpEngine
 {
     // Kernels before 6.13 have no 4-tuple hash for connected UDP sockets: every datagram to the port scores them all.
     private static readonly bool s_hasFourTupleHash = Environment.OSVersion.Version >= new Version(6, 13);
@@ -38,6 +38,21 @@ internal sealed unsafe class EpollEngine : UdpEngine
     public SessionPlacement Placement { get; private set; }
 
     public int SocketBudget { get; }
+
+    /// <summary>Datagrams all listeners read in the last second (approximate: each loop's last full second).</summary>
+    public long ListenerDatagramsPerSecond
+    {
+        get
+        {
+            long total = 0;
+            foreach (EpollLoop loop in _loops)
+            {
+                total += loop.ListenerDatagramsLastSecond;
+            }
+
+            return total;
+        }
+    }
 
     public override string Description => $"epoll, {Options.EpollMode}, {Placement}";
 
@@ -179,7 +194,7 @@ internal sealed unsafe class EpollEngine : UdpEngine
 
     protected override bool PollWritable(Session session, int timeoutMilliseconds)
     {
-        SafeHandle socket = session.Socket ?? Listeners.Listeners[session.Home.Index].Socket;
+        SafeHandle socket = session.Socket ?? Listeners.Listeners[session.Home.Index].Sender;
         bool added = false;
         try
         {

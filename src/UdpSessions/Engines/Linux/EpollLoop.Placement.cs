@@ -18,33 +18,75 @@ internal sealed partial class EpollLoop
 
     protected override void PlaceNewSession(Session session)
     {
-        switch (_engine.Placement)
+        if (_engine.Placement == SessionPlacement.OwnSocket)
         {
-            case SessionPlacement.OwnSocket:
+            _promotionCandidates.Add(session);
+        }
+    }
+
+    /// <summary>
+    /// Adaptive placement. A socket of its own pays for a session that keeps several datagrams in flight: its socket
+    /// hands them over in one recvmmsg with no lookup and answers on a connected route, about 0.7 µs a datagram less
+    /// than the listener. But every connected socket on the port also costs every datagram the listeners receive: the
+    /// kernel scores the connected sockets of the address before it reaches the listeners (about 7 ns each, measured:
+    /// 64 of them added 11 % to listener traffic, 256 added 40 %). So a session is promoted when it keeps datagrams
+    /// queued (two of them in one listener batch, <see cref="SessionServerOptions.PromotionQueuedDatagramsPerSecond"/>
+    /// times within a second) and carries at least 1 % of the listeners' traffic (0.7 µs saved on its share against
+    /// 7 ns added to all of it), within the socket budget. Sessions of many light peers, or with one datagram in
+    /// flight, stay on the listeners, where batching already makes them cheapest. Thresholds: BENCHMARKS.md.
+    /// </summary>
+    protected override void OnListenerDatagram(Session session)
+    {
+        if (!_adaptive)
+        {
+            return;
+        }
+
+        if (Now - session.PromotionWindowStart > 1_000)
+        {
+            session.PromotionWindowStart = Now;
+            session.QueuedInWindow = 0;
+            session.ListenerDatagramsInWindow = 0;
+        }
+
+        session.ListenerDatagramsInWindow++;
+        bool queued = session.LastListenerBatch == _listenerBatches;
+        session.LastListenerBatch = _listenerBatches;
+        if (_engine.Options.PromoteAfterDatagramsForTests is int after)
+        {
+            if (session.ListenerDatagramsInWindow == after)
+            {
                 _promotionCandidates.Add(session);
-                break;
-            case SessionPlacement.Adaptive:
-                StartPromotionCountdown(session);
-                break;
+            }
+
+            return;
+        }
+
+        if (queued && ++session.QueuedInWindow >= _engine.Options.PromotionQueuedDatagramsPerSecond
+            && _engine.ListenerDatagramsPerSecond is > 0 and var listenersRate // nothing measured yet: no share can be judged
+            && session.ListenerDatagramsInWindow * 100L >= listenersRate
+            && !session.PromotionRequested)
+        {
+            session.PromotionRequested = true;
+            _promotionCandidates.Add(session); // promoted at the end of this pass
         }
     }
 
-    protected override void OnPromotionCountdownElapsed(Session session)
-    {
-        if (Now - session.PromotionWindowStart <= 1_000)
-        {
-            _promotionCandidates.Add(session); // busy enough: promoted at the end of this pass
-        }
-        else
-        {
-            StartPromotionCountdown(session);
-        }
-    }
+    /// <summary>Datagrams this loop's listener read in the last full second (for <see cref="EpollEngine.ListenerDatagramsPerSecond"/>).</summary>
+    public long ListenerDatagramsLastSecond { get; private set; }
 
-    private void StartPromotionCountdown(Session session)
+    private long _rateWindowStart;
+    private long _rateWindowReads;
+
+    /// <summary>Closes the one-second window of the listener's traffic rate.</summary>
+    private void MeasureListenerRate()
     {
-        session.PromotionCountdown = _engine.Options.PromotionDatagramsPerSecond;
-        session.PromotionWindowStart = Now;
+        if (Now - _rateWindowStart >= 1_000)
+        {
+            ListenerDatagramsLastSecond = (_listenerReads - _rateWindowReads) * 1_000 / Math.Max(1_000, Now - _rateWindowStart);
+            _rateWindowReads = _listenerReads;
+            _rateWindowStart = Now;
+        }
     }
 
     /// <summary>
@@ -78,6 +120,7 @@ internal sealed partial class EpollLoop
     {
         foreach (Session session in _promotionCandidates)
         {
+            session.PromotionRequested = false;
             if (!session.IsOpen || session.Socket is not null)
             {
                 continue;
@@ -87,7 +130,7 @@ internal sealed partial class EpollLoop
             {
                 // Its previous socket is still being retired and datagrams newer than it are held back here: a new
                 // socket would deliver even newer ones first. Asked again by its next datagrams.
-                StartPromotionCountdown(session);
+                session.QueuedInWindow = 0;
                 continue;
             }
 
@@ -95,13 +138,12 @@ internal sealed partial class EpollLoop
             {
                 case PromotionResult.Promoted:
                     Counters.SessionsPromoted++;
-                    session.PromotionCountdown = 0;
-                    session.ListenerEmptyMark = _listenerEmptied;
-                    session.ListenerReadMark = _listenerReads + _maxQueuedOnListener;
+                    session.PromotionSettled = false;
                     _awaitingListener.Add(session);
+                    _engine.GracePeriods.Wait(this, session, PromotionSettling.Instance);
                     break;
-                case PromotionResult.BudgetSpent when _engine.Placement == SessionPlacement.Adaptive:
-                    StartPromotionCountdown(session); // a socket may be free by its next busy second
+                case PromotionResult.BudgetSpent when _adaptive:
+                    session.QueuedInWindow = 0; // a socket may be free by its next busy second
                     break;
                 default:
                     Counters.SessionsWithoutSocket++; // served through the listener, same API
@@ -159,10 +201,29 @@ internal sealed partial class EpollLoop
     }
 
     /// <summary>
+    /// A grace period has passed since the session's socket was connected: every datagram of its peer that the kernel
+    /// routed to the listener is queued there now, so the listener marks can be taken.
+    /// </summary>
+    private void PromotionSettledNow(Session session)
+    {
+        session.PromotionSettled = true;
+        session.ListenerEmptyMark = _listenerEmptied;
+        session.ListenerReadMark = _listenerReads + _maxQueuedOnListener; // registered by this pass's PlaceSessions
+    }
+
+    /// <summary>
     /// True once everything the listener held when the session's socket was connected has been read: the listener
     /// ran dry since, or it yielded as many datagrams as its buffer can hold. Until then the peer's older datagrams
     /// may still be on the listener, and reading the new socket first would deliver newer ones before them.
     /// </summary>
     private bool ListenerPassed(Session session) =>
-        _listenerEmptied > session.ListenerEmptyMark || _listenerReads >= session.ListenerReadMark;
+        session.PromotionSettled && (_listenerEmptied > session.ListenerEmptyMark || _listenerReads >= session.ListenerReadMark);
+
+    /// <summary>Posted by <see cref="GracePeriods"/> once a promoted socket's connect() has settled.</summary>
+    private sealed class PromotionSettling : ILoopWork
+    {
+        public static readonly PromotionSettling Instance = new();
+
+        public void Execute(IoLoop loop, Session session) => ((EpollLoop)loop).PromotionSettledNow(session);
+    }
 }

@@ -22,16 +22,15 @@ internal sealed unsafe partial class EpollLoop
     private byte[]? _drainBuffer;
     private int _heldBackBytes;
 
-    /// <summary>Called by <see cref="GracePeriods"/> (its thread) when nothing can be queued on the socket any more.</summary>
-    public void GracePeriodOver(RetiredSocket retired) => Post(retired.Session, retired);
-
+    // An orphan is drained when its turn comes (RetireOrphan), or now if the server is stopping.
     protected override List<QueuedDatagram>? DrainSocket(Session session) =>
-        IsAwaitingListener(session) ? null : DrainAndRetire(session); // an orphan is drained when its turn comes (RetireOrphan)
+        IsAwaitingListener(session) && !Engine.Stopping ? null : DrainAndRetire(session);
 
     protected override void ReleaseSocket(Session session)
     {
         if (Engine.Stopping)
         {
+            _awaitingListener.Remove(session);
             Engine.ReleaseSocket(session);
         }
         else if (!IsAwaitingListener(session))
@@ -65,7 +64,7 @@ internal sealed unsafe partial class EpollLoop
     {
         var retired = new RetiredSocket(session);
         _retiring.TryAdd(session.Key, retired);
-        _engine.GracePeriods.Wait(this, retired);
+        _engine.GracePeriods.Wait(this, session, retired);
     }
 
     protected override bool TryHoldBack(in SessionKey key, ReadOnlySpan<byte> datagram)
@@ -125,7 +124,7 @@ internal sealed unsafe partial class EpollLoop
 
     protected override void ReleaseHeldSockets()
     {
-        foreach (Session orphan in _awaitingListener.Where(session => session.IsTornDown && session.Socket is not null))
+        foreach (Session orphan in _awaitingListener.Where(session => session.IsTornDown && session.Socket is { IsClosed: false }))
         {
             RouteLeftovers(orphan, DrainQueued(orphan.Socket!)); // stopping: counted as dropped (SessionClosed)
             Engine.ReleaseSocket(orphan);

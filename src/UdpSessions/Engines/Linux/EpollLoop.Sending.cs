@@ -8,7 +8,8 @@ internal sealed partial class EpollLoop : ISendResults
 {
     /// <summary>
     /// Queues a datagram sent on this thread in its batch: through the session's own socket, or this thread's listener
-    /// (any listener of the group sends from the same address and port). False when it is too large to batch.
+    /// (any listener of the group sends from the same address and port). False when it is too large to batch. It is
+    /// counted as sent now, before the peer can see it, and taken back if the kernel refuses it at the flush.
     /// </summary>
     public bool TryQueueSend(Session session, ReadOnlySpan<byte> datagram)
     {
@@ -29,9 +30,11 @@ internal sealed partial class EpollLoop : ISendResults
         }
         else
         {
-            _send.Add(session, _listener.Socket, reference: false, datagram, session.Peer, _listener.IsWildcard ? session.Local : null);
+            _send.Add(session, _listener.Sender, reference: false, datagram, session.Peer, _listener.IsWildcard ? session.Local : null);
         }
 
+        Counters.DatagramsSent++;
+        Counters.BytesSent += datagram.Length;
         return true;
     }
 
@@ -44,14 +47,10 @@ internal sealed partial class EpollLoop : ISendResults
         }
     }
 
-    void ISendResults.Sent(Session session, int length)
-    {
-        Counters.DatagramsSent++;
-        Counters.BytesSent += length;
-    }
-
     void ISendResults.Failed(Session session, int length, int errno)
     {
+        Counters.DatagramsSent--;
+        Counters.BytesSent -= length;
         SendCounters counters = Engine.SendCounters;
         if (errno == Errno.EMSGSIZE)
         {

@@ -46,6 +46,12 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
     // datagrams as it could hold, everything queued on it before a given moment has been read).
     private long _listenerReads;
     private long _listenerEmptied;
+    private long _listenerBatches;
+
+    // Session sockets in this loop's epoll. With none, a loop whose listener keeps yielding datagrams reads it again
+    // without an epoll_wait in between, as a blocking recvmmsg server would (one system call fewer per wake-up).
+    private int _registeredSockets;
+    private readonly bool _adaptive;
 
     public EpollLoop(EpollEngine engine, int index, LinuxListener listener)
         : base(engine, index)
@@ -53,6 +59,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         _engine = engine;
         _listener = listener;
         _oneShot = engine.Options.EpollMode == EpollMode.EdgeTriggeredOneShot;
+        _adaptive = engine.Placement == SessionPlacement.Adaptive;
         _receive = new ReceiveBatch(engine.Options.MaxDatagramSize, listener.IsWildcard);
         _send = new SendBatch(capacity: 256, arenaSize: Math.Max(256 << 10, SessionServerOptions.MaxUdpPayload));
         _events = (byte*)NativeMemory.AllocZeroed((nuint)(MaxEvents * EpollEvent.Size));
@@ -82,30 +89,36 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
     {
         t_current = this;
         SessionTable table = Engine.Registry.Table;
+        bool listenerBusy = false;
         while (!Engine.Stopping)
         {
-            int count = _epoll.Wait(_events, MaxEvents, PlacementPending ? 0 : WaitTimeoutMilliseconds());
-            Now = Environment.TickCount64;
-            if (count < 0)
+            int count = 0;
+            if (!listenerBusy || _registeredSockets > 0)
             {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == Errno.EINTR)
+                count = _epoll.Wait(_events, MaxEvents, listenerBusy || PlacementPending ? 0 : WaitTimeoutMilliseconds());
+                if (count < 0)
                 {
-                    continue;
-                }
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == Errno.EINTR)
+                    {
+                        continue;
+                    }
 
-                throw new SocketException(errno);
+                    throw new SocketException(errno);
+                }
             }
+
+            Now = Environment.TickCount64;
 
             // Commands first: a hand-off queued before a session's socket was registered is older than its events.
             RunCommands();
+            bool listenerEvent = false;
             for (int i = 0; i < count; i++)
             {
                 ulong data = EpollEvent.ReadData(_events, i);
                 if (data == ListenerTag)
                 {
-                    ReadListener(ListenerBatchesPerEvent);
-                    RearmListener();
+                    listenerEvent = true;
                 }
                 else if (data == EpollSet.WakeTag)
                 {
@@ -127,10 +140,18 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
                 }
             }
 
+            // After a pass that found datagrams on the listener, more have usually arrived while they were handled.
+            listenerBusy = (listenerEvent || listenerBusy) && ReadListener(ListenerBatchesPerEvent) > 0;
+            if (listenerEvent)
+            {
+                RearmListener();
+            }
+
             PlaceSessions();
             RunCommands();
             DeliverRedirectedBacklog();
             AdvanceTimers();
+            MeasureListenerRate();
             FlushSends(); // before waiting: a reply never waits for the next datagram
         }
 
@@ -139,6 +160,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
 
     protected override void RegisterSocket(Session session)
     {
+        _registeredSockets++;
         if (!_epoll.TryControl(EPOLL_CTL_ADD, session.Socket!, ReadEvents, SessionTable.ToEventData(session), out int errno))
         {
             SocketFailed("epoll_ctl(ADD)", errno);
@@ -146,11 +168,19 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         }
     }
 
-    protected override void UnregisterSocket(Session session) => _epoll.Remove(session.Socket!);
-
-    /// <summary>Reads up to <paramref name="batches"/> batches from this loop's listener and routes every datagram by address.</summary>
-    private void ReadListener(int batches)
+    protected override void UnregisterSocket(Session session)
     {
+        _registeredSockets--;
+        _epoll.Remove(session.Socket!);
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="batches"/> batches from this loop's listener and routes every datagram by address;
+    /// returns how many datagrams it read.
+    /// </summary>
+    private int ReadListener(int batches)
+    {
+        int total = 0;
         for (int batch = 0; batch < batches; batch++)
         {
             int received = _receive.Receive(_listener.Socket, _receive.Capacity, out int errno);
@@ -167,9 +197,11 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
                 }
 
                 _listenerEmptied++;
-                return;
+                return total;
             }
 
+            total += received;
+            _listenerBatches++;
             _listenerReads += received;
             Counters.ListenerDatagrams += received;
             for (int i = 0; i < received; i++)
@@ -183,9 +215,11 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
             if (received < _receive.Capacity)
             {
                 _listenerEmptied++; // the queue ran dry during this read
-                return;
+                return total;
             }
         }
+
+        return total;
     }
 
     private void RearmListener()

@@ -6,20 +6,22 @@ using static UdpSessions.Interop.Linux.MembarrierConstants;
 namespace UdpSessions.Engines.Linux;
 
 /// <summary>
-/// Tells a loop when a retired session socket can no longer receive anything, so that its last read is really the
-/// last. The kernel looks a datagram's socket up and queues it inside one RCU read-side section, without a lock the
-/// socket's own calls take: a lookup that picked the socket just before it was re-connected away can queue a datagram
-/// after the loop's drain found it empty, and close() would free it uncounted (seen: about 1 in 20,000 under floods).
-/// membarrier(MEMBARRIER_CMD_GLOBAL) returns after an RCU grace period (synchronize_rcu), i.e. after every such
-/// lookup in flight has finished; one call, on this background thread, covers every socket retired before it.
-/// Without membarrier (nohz_full kernels refuse it, seccomp may too) a fixed delay stands in, which is a time, not a
-/// guarantee (docs/hardening.md).
+/// Tells a loop when every datagram the kernel was routing by a socket's old connection has been queued. The kernel
+/// looks a datagram's socket up and queues it inside one RCU read-side section, without a lock the socket's own calls
+/// take: a lookup that picked a socket just before connect() changed where it goes can queue the datagram after the
+/// loop's next read of that socket found it empty. Two moments need it: a retired session socket (re-connected away
+/// from its peer) can still get a datagram its close() would free uncounted (seen: about 1 in 20,000 under floods),
+/// and a promoted session's older datagram can still land on the listener after the read that was to be its last
+/// there (seen: dozens of reordered peers per storm). membarrier(MEMBARRIER_CMD_GLOBAL) returns after an RCU grace
+/// period (synchronize_rcu), i.e. after every such lookup in flight has finished; one call, on this background thread,
+/// covers every socket handed in before it. Without membarrier (nohz_full kernels refuse it, seccomp may too) a fixed
+/// delay stands in, which is a time, not a guarantee (docs/hardening.md).
 /// </summary>
 internal sealed class GracePeriods : IDisposable
 {
     private const int FallbackDelayMilliseconds = 20;
 
-    private readonly ConcurrentQueue<(EpollLoop Loop, RetiredSocket Socket)> _waiting = new();
+    private readonly ConcurrentQueue<(EpollLoop Loop, Session Session, ILoopWork Work)> _waiting = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly Thread _thread;
     private readonly bool _membarrier = MembarrierAvailable();
@@ -38,10 +40,10 @@ internal sealed class GracePeriods : IDisposable
     /// <summary>True when grace periods are the kernel's (membarrier), false when a fixed delay stands in.</summary>
     public bool Exact => _membarrier;
 
-    /// <summary>Queues a retired socket; its loop gets it back (<see cref="EpollLoop.GracePeriodOver"/>) after a grace period.</summary>
-    public void Wait(EpollLoop loop, RetiredSocket socket)
+    /// <summary>Runs <paramref name="work"/> on <paramref name="loop"/> (posted for <paramref name="session"/>) once a grace period has passed.</summary>
+    public void Wait(EpollLoop loop, Session session, ILoopWork work)
     {
-        _waiting.Enqueue((loop, socket));
+        _waiting.Enqueue((loop, session, work));
         _signal.Release();
     }
 
@@ -64,7 +66,7 @@ internal sealed class GracePeriods : IDisposable
 
     private void Run()
     {
-        var batch = new List<(EpollLoop Loop, RetiredSocket Socket)>();
+        var batch = new List<(EpollLoop Loop, Session Session, ILoopWork Work)>();
         while (true)
         {
             _signal.Wait();
@@ -74,7 +76,7 @@ internal sealed class GracePeriods : IDisposable
             }
 
             // Everything retired so far shares the next grace period.
-            while (_waiting.TryDequeue(out (EpollLoop, RetiredSocket) item))
+            while (_waiting.TryDequeue(out (EpollLoop, Session, ILoopWork) item))
             {
                 batch.Add(item);
             }
@@ -85,9 +87,9 @@ internal sealed class GracePeriods : IDisposable
             }
 
             WaitOnce();
-            foreach ((EpollLoop loop, RetiredSocket socket) in batch)
+            foreach ((EpollLoop loop, Session session, ILoopWork work) in batch)
             {
-                loop.GracePeriodOver(socket);
+                loop.Post(session, work);
             }
 
             batch.Clear();

@@ -53,6 +53,11 @@ internal sealed class ListenerGroup : IDisposable
                 }
             }
 
+            foreach (LinuxListener listener in listeners)
+            {
+                listener.OpenSender(options);
+            }
+
             return new ListenerGroup(listeners, listeners[0].Local);
         }
         catch

@@ -21,9 +21,7 @@ internal sealed unsafe class SendBatch : IDisposable
     private readonly byte* _names;
     private readonly byte* _controls;
     private readonly byte* _arena;
-    private readonly SafeHandle?[] _sockets;
-    private readonly Session?[] _sessions;
-    private readonly bool[] _referenced;
+    private readonly Entry[] _entries; // a struct array: storing references in it needs no covariance check
     private int _count;
     private int _arenaUsed;
 
@@ -37,9 +35,7 @@ internal sealed unsafe class SendBatch : IDisposable
         _names = (byte*)NativeMemory.AllocZeroed((nuint)(capacity * NameSize));
         _controls = (byte*)NativeMemory.AllocZeroed((nuint)(capacity * _controlSize));
         _arena = (byte*)NativeMemory.Alloc((nuint)arenaSize);
-        _sockets = new SafeHandle?[capacity];
-        _sessions = new Session?[capacity];
-        _referenced = new bool[capacity];
+        _entries = new Entry[capacity];
     }
 
     public int Count => _count;
@@ -59,11 +55,12 @@ internal sealed unsafe class SendBatch : IDisposable
     public void Add(Session session, SafeHandle socket, bool reference, ReadOnlySpan<byte> datagram, PeerAddress? peer, PeerAddress? source)
     {
         int i = _count;
+        ref Entry entry = ref _entries[i];
         if (reference)
         {
             bool added = false;
             socket.DangerousAddRef(ref added);
-            _referenced[i] = added;
+            entry.Referenced = added;
         }
 
         byte* data = _arena + _arenaUsed;
@@ -84,23 +81,23 @@ internal sealed unsafe class SendBatch : IDisposable
             header.ControlLength = (nuint)PacketInfo.WriteSource(header.Control, from);
         }
 
-        _sockets[i] = socket;
-        _sessions[i] = session;
+        entry.Socket = socket;
+        entry.Session = session;
         _count++;
     }
 
     /// <summary>
-    /// Sends everything queued, a sendmmsg per run of datagrams to the same socket, and reports each datagram's fate
-    /// to <paramref name="results"/>. A datagram the kernel refuses is reported and skipped; the rest still go out.
+    /// Sends everything queued, a sendmmsg per run of datagrams to the same socket. A datagram the kernel refuses is
+    /// reported to <paramref name="results"/> and skipped; the rest still go out.
     /// </summary>
     public void Flush(ISendResults results)
     {
         int start = 0;
         while (start < _count)
         {
-            SafeHandle socket = _sockets[start]!;
+            SafeHandle socket = _entries[start].Socket!;
             int end = start + 1;
-            while (end < _count && ReferenceEquals(_sockets[end], socket))
+            while (end < _count && ReferenceEquals(_entries[end].Socket, socket))
             {
                 end++;
             }
@@ -111,14 +108,13 @@ internal sealed unsafe class SendBatch : IDisposable
 
         for (int i = 0; i < _count; i++)
         {
-            if (_referenced[i])
+            ref Entry entry = ref _entries[i];
+            if (entry.Referenced)
             {
-                _sockets[i]!.DangerousRelease();
-                _referenced[i] = false;
+                entry.Socket!.DangerousRelease();
             }
 
-            _sockets[i] = null;
-            _sessions[i] = null;
+            entry = default;
         }
 
         _count = 0;
@@ -140,18 +136,21 @@ internal sealed unsafe class SendBatch : IDisposable
                 }
 
                 // The first datagram of the run failed; its error is this errno. Skip it and send the rest.
-                results.Failed(_sessions[next]!, (int)_iov[next].Length, errno);
+                results.Failed(_entries[next].Session!, (int)_iov[next].Length, errno);
                 next++;
                 continue;
             }
 
-            for (int i = next; i < next + sent; i++)
-            {
-                results.Sent(_sessions[i]!, (int)_iov[i].Length);
-            }
-
             next += sent;
         }
+    }
+
+    /// <summary>A queued datagram's session and socket (and whether the batch holds a reference on the socket).</summary>
+    private struct Entry
+    {
+        public Session? Session;
+        public SafeHandle? Socket;
+        public bool Referenced;
     }
 
     public void Dispose()
@@ -164,10 +163,8 @@ internal sealed unsafe class SendBatch : IDisposable
     }
 }
 
-/// <summary>What a <see cref="SendBatch"/> reports for each datagram when it is flushed.</summary>
+/// <summary>What a <see cref="SendBatch"/> reports when it is flushed: the datagrams the kernel refused.</summary>
 internal interface ISendResults
 {
-    void Sent(Session session, int length);
-
     void Failed(Session session, int length, int errno);
 }

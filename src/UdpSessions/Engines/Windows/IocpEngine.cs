@@ -16,7 +16,7 @@ namespace UdpSessions.Engines.Windows;
 /// sessions from the address map, and replies leave through each session's connected socket.
 /// </summary>
 [SupportedOSPlatform("windows")]
-internal sealed unsafe class IocpEngine : UdpEngine
+internal sealed unsafe partial class IocpEngine : UdpEngine
 {
     public static readonly nuint ListenerKey = nuint.MaxValue;
 
