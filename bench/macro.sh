@@ -8,6 +8,8 @@
 # Never run by test.sh or CI: figures on a shared machine are noise, not pass/fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 ROUNDS=3 WARMUP=1 DURATION=2.5 BIG_WARMUP=5 HUGE_WARMUP=8 OUT=BENCHMARKS.md
@@ -17,8 +19,7 @@ case "${1:-}" in
   *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 esac
 
-ncpu=$(nproc)
-if (( ncpu >= 2 )); then GEN_CPU=0 SERVER_CPU=1; else GEN_CPU=0 SERVER_CPU=0; fi
+pin_cpus
 RESULTS=bench/results/$(date -u +%Y%m%dT%H%M%SZ)
 BUILD=bench/.build
 mkdir -p "$RESULTS" "$BUILD"
@@ -69,27 +70,11 @@ config_args() {
 }
 
 {
-  echo "kernel=$(uname -r)"
-  echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "cpus=$ncpu"
-  echo "memory=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-  echo "dotnet=$(dotnet --version)"
+  describe_machine
   echo "gcc=$(gcc -dumpversion)"
   echo "rounds=$ROUNDS warmup=$WARMUP duration=$DURATION"
-  echo "pinning=server cpu $SERVER_CPU, generator cpu $GEN_CPU"
-  echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$RESULTS/machine.txt"
 
-server_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
 trap stop_server EXIT
 
 # Ports above the kernel's ephemeral range and above the generator's churn ports (10000-32767).
@@ -106,9 +91,7 @@ for round in $(seq "$ROUNDS"); do
       if [[ $config == churn-* ]]; then IDLE_S=1 IDLE_MS=1000; fi
       log="$RESULTS/r$round-$config-$server"
       # shellcheck disable=SC2046
-      taskset -c "$SERVER_CPU" $(server_command "$server") > "$log.server.log" 2>&1 &
-      server_pid=$!
-      for _ in $(seq 100); do grep -q listening "$log.server.log" 2>/dev/null && break; sleep 0.05; done
+      start_server "$log.server.log" $(server_command "$server")
       stats_args=()
       if has_stats "$server"; then stats_args=(--server-stats-file "$STATS"); fi
       echo "== [$n/$total] round $round, $config, $server"

@@ -9,6 +9,8 @@
 # Run it under the shared lock: flock /tmp/udps-bench.lock bench/dtls/run.sh. Never run by test.sh or CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 ROUNDS=3 HANDSHAKES=1500 WARMUP_HANDSHAKES=10000 RECORD_SECONDS=3
@@ -18,8 +20,7 @@ case "${1:-}" in
   *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 esac
 
-ncpu=$(nproc)
-if (( ncpu >= 2 )); then GEN_CPU=0 SERVER_CPU=1; else GEN_CPU=0 SERVER_CPU=0; fi
+pin_cpus
 RESULTS=bench/results/dtls-$(date -u +%Y%m%dT%H%M%SZ)
 BUILD=bench/.build
 mkdir -p "$RESULTS" "$BUILD"
@@ -55,26 +56,11 @@ config_args() {
 }
 
 {
-  echo "kernel=$(uname -r)"
-  echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "cpus=$ncpu"
-  echo "dotnet=$(dotnet --version)"
+  describe_machine
   echo "openssl=$(openssl version | cut -d' ' -f2)"
   echo "rounds=$ROUNDS handshakes=$HANDSHAKES (after $WARMUP_HANDSHAKES unmeasured) recordSeconds=$RECORD_SECONDS"
-  echo "pinning=server cpu $SERVER_CPU, generator cpu $GEN_CPU"
-  echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$RESULTS/machine.txt"
 
-server_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
 trap stop_server EXIT
 
 port=60500 n=0 total=$(( ${#CONFIGS[@]} * ${#SERVERS[@]} * ROUNDS ))
@@ -85,9 +71,7 @@ for round in $(seq "$ROUNDS"); do
       PORT=$port STATS="$RESULTS/stats-$server-$round-$config"
       log="$RESULTS/r$round-$config-$server"
       # shellcheck disable=SC2046
-      taskset -c "$SERVER_CPU" $(server_command "$server") > "$log.server.log" 2>&1 &
-      server_pid=$!
-      for _ in $(seq 100); do grep -q listening "$log.server.log" 2>/dev/null && break; sleep 0.05; done
+      start_server "$log.server.log" $(server_command "$server")
       stats_args=()
       if [[ $server == udps ]]; then stats_args=(--server-stats-file "$STATS"); fi
       if [[ $config == hs-* ]]; then

@@ -45,7 +45,7 @@ public class PortHijackTests
 
         bool ipv6 = target.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
         string address = ipv6 ? $"[{attackOn}]" : attackOn;
-        using ExternalProcess attacker = ExternalProcess.Start("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+        using ExternalProgram attacker = ExternalProgram.Start("setpriv", "util-linux (setpriv) and socat", "--reuid=65534", "--regid=65534", "--clear-groups",
             "socat", "-u", $"{(ipv6 ? "UDP6" : "UDP4")}-RECV:{port},bind={address},{socketOptions}", "STDOUT");
         bool exited = attacker.WaitForExit(TimeSpan.FromSeconds(2));
 
@@ -56,8 +56,8 @@ public class PortHijackTests
 
         Assert.True(exited, $"the attacker's socat (uid 65534, {socketOptions}) is still running: it bound {address}:{port}. {attacker}");
         Assert.NotEqual(0, attacker.ExitCode);
-        Assert.Contains("Address already in use", attacker.StandardError, StringComparison.Ordinal);
-        Assert.Equal(string.Empty, attacker.StandardOutput);
+        Assert.Contains("Address already in use", attacker.Error, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, attacker.Output);
         // Every new peer (and every established one) has its session with all of its datagrams. (Counting the server's
         // totals exactly would also count strangers: a port picked at random may still get datagrams meant for the
         // previous owner.)

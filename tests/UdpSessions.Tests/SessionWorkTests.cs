@@ -14,10 +14,9 @@ public class SessionWorkTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
         var handler = new ThreadRecordingHandler();
-        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
-        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        await client.SendAsync(new byte[] { 1 }, server.LocalEndPoint, timeout.Token);
-        Session session = await handler.Accepted.Task.WaitAsync(timeout.Token);
+        (SessionServer server, UdpClient client, Session session) = await OneSessionAsync(engine, handler, timeout.Token);
+        await using SessionServer stopped = server;
+        using UdpClient closed = client;
 
         // From another thread, 1,000 items; each records its index and the thread it ran on.
         const int Items = 1_000;
@@ -41,10 +40,9 @@ public class SessionWorkTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
         var handler = new ThreadRecordingHandler();
-        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
-        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        await client.SendAsync(new byte[] { 1 }, server.LocalEndPoint, timeout.Token);
-        Session session = await handler.Accepted.Task.WaitAsync(timeout.Token);
+        (SessionServer server, UdpClient client, Session session) = await OneSessionAsync(engine, handler, timeout.Token);
+        await using SessionServer stopped = server;
+        using UdpClient closed = client;
 
         int ticks = 0;
         using SessionTimer periodic = session.Schedule(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(5), s => Interlocked.Increment(ref ticks));
@@ -70,10 +68,9 @@ public class SessionWorkTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
         var handler = new ThreadRecordingHandler();
-        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
-        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        await client.SendAsync(new byte[] { 1 }, server.LocalEndPoint, timeout.Token);
-        Session session = await handler.Accepted.Task.WaitAsync(timeout.Token);
+        (SessionServer server, UdpClient client, Session session) = await OneSessionAsync(engine, handler, timeout.Token);
+        await using SessionServer stopped = server;
+        using UdpClient closed = client;
 
         var fired = new ConcurrentQueue<(int Order, int Thread, long At)>();
         long start = Environment.TickCount64;
@@ -101,14 +98,23 @@ public class SessionWorkTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
         var handler = new ThreadRecordingHandler();
-        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
-        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        await client.SendAsync(new byte[] { 1 }, server.LocalEndPoint, timeout.Token);
-        Session session = await handler.Accepted.Task.WaitAsync(timeout.Token);
+        (SessionServer server, UdpClient client, Session session) = await OneSessionAsync(engine, handler, timeout.Token);
+        await using SessionServer stopped = server;
+        using UdpClient closed = client;
 
         session.Post(_ => throw new InvalidOperationException("posted work fails on purpose"));
         Assert.Equal(SessionCloseReason.Error, await handler.Closed.Task.WaitAsync(timeout.Token));
         Assert.Equal(1, server.GetStatistics().HandlerErrors);
+    }
+
+    /// <summary>A server, a client that sent it one datagram, and the session that datagram started.</summary>
+    private static async Task<(SessionServer Server, UdpClient Client, Session Session)> OneSessionAsync(
+        TestEngine engine, ThreadRecordingHandler handler, CancellationToken cancellationToken)
+    {
+        SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: cancellationToken);
+        var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await client.SendAsync(new byte[] { 1 }, server.LocalEndPoint, cancellationToken);
+        return (server, client, await handler.Accepted.Task.WaitAsync(cancellationToken));
     }
 
     /// <summary>Records the first session, the thread its callbacks ran on, and how it closed.</summary>

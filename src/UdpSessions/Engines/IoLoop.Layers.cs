@@ -60,14 +60,7 @@ internal abstract partial class IoLoop
             return;
         }
 
-        if (accepted)
-        {
-            Counters.DatagramsDelivered++;
-        }
-        else
-        {
-            Counters.Dropped[(int)DropReason.ReceiveQueueFull]++;
-        }
+        CountDelivery(accepted);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using UdpSessions.Internal;
 
@@ -226,6 +227,13 @@ internal abstract partial class IoLoop
             return;
         }
 
+        CountDelivery(accepted);
+    }
+
+    /// <summary>A handler that queues (a pipeline, DTLS) refuses a datagram when its queue is full: a counted drop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CountDelivery(bool accepted)
+    {
         if (accepted)
         {
             Counters.DatagramsDelivered++;

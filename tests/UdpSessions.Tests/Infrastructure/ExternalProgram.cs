@@ -2,10 +2,10 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
 
-namespace UdpSessions.Tests.Dtls;
+namespace UdpSessions.Tests.Infrastructure;
 
 /// <summary>
-/// Runs a real peer program (openssl, gnutls-cli, coap-client) with a bounded lifetime. A missing program fails the
+/// Runs a real peer program (openssl, gnutls-cli, coap-client, socat) with a bounded lifetime. A missing program fails the
 /// test with the package to install: CI installs them (.ci/run), so a skip would hide a broken setup.
 /// </summary>
 public sealed class ExternalProgram : IDisposable
@@ -26,6 +26,10 @@ public sealed class ExternalProgram : IDisposable
     public string Output => Read(_output);
 
     public string Error => Read(_error);
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <paramref name="program"/>; fails the test naming <paramref name="package"/> when it is not installed.</summary>
     public static ExternalProgram Start(string program, string package, params string[] arguments)
@@ -74,6 +78,21 @@ public sealed class ExternalProgram : IDisposable
             Thread.Sleep(20);
         }
     }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the program to exit on its own; true when it did (output read to the end).</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            return false;
+        }
+
+        _process.WaitForExit();
+        return true;
+    }
+
+    public override string ToString() =>
+        $"exit {(HasExited ? ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "(running)")}, stdout [{Output.Trim()}], stderr [{Error.Trim()}]";
 
     /// <summary>Closes stdin and waits (bounded) for the program to exit; returns its exit code (-1 if it had to be killed).</summary>
     public int Finish(TimeSpan timeout)
