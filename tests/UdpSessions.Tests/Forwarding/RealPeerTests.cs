@@ -18,7 +18,7 @@ public partial class RealPeerTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(60, TestContext.Current.CancellationToken);
         int port = FreeUdpPort();
-        using ExternalProcess socat = ExternalProcess.Start("socat", "-T", "5", $"UDP4-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", "PIPE");
+        using ExternalProgram socat = ExternalProgram.Start("socat", "socat", "-T", "5", $"UDP4-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", "PIPE");
         var upstream = new IPEndPoint(IPAddress.Loopback, port);
         await WaitForEchoAsync(upstream, socat, timeout.Token);
         await using UdpForwarder forwarder = await UdpForwarder.StartAsync(Forwarders.Options(TestEngine.EpollAdaptive, upstream), cancellationToken: timeout.Token);
@@ -51,20 +51,20 @@ public partial class RealPeerTests
     {
         using CancellationTokenSource timeout = TestTimeout.After(60, TestContext.Current.CancellationToken);
         int port = FreeUdpPort();
-        using ExternalProcess server = ExternalProcess.Start("iperf", "-s", "-u", "-B", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-e", "-w", "4M");
+        using ExternalProgram server = ExternalProgram.Start("iperf", "iperf", "-s", "-u", "-B", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-e", "-w", "4M");
         await Task.Delay(300, timeout.Token); // iperf prints nothing when it is ready; its socket is bound at once
         UdpForwarderOptions options = Forwarders.Options(TestEngine.EpollAdaptive, new IPEndPoint(IPAddress.Loopback, port));
         options.UpstreamReceiveBufferSize = 4 << 20;
         await using UdpForwarder forwarder = await UdpForwarder.StartAsync(options, cancellationToken: timeout.Token);
 
         KernelUdpCounters kernelBefore = KernelUdpCounters.Read();
-        using ExternalProcess client = ExternalProcess.Start("iperf", "-c", "127.0.0.1", "-u", "-p", forwarder.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+        using ExternalProgram client = ExternalProgram.Start("iperf", "iperf", "-c", "127.0.0.1", "-u", "-p", forwarder.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
             "-b", "40M", "-t", "3", "-e", "-w", "4M");
         Assert.True(client.WaitForExit(TimeSpan.FromSeconds(30)), client.ToString());
         Assert.True(client.ExitCode == 0, client.ToString());
 
         // The server's report travels back through the forwarder: "0/10203 (0%)" is lost/total as the server counted them.
-        Match report = IperfLoss().Match(client.StandardOutput);
+        Match report = IperfLoss().Match(client.Output);
         Assert.True(report.Success, $"no server report: {client}; {Forwarders.Describe(forwarder)}; server: {server}");
         long lost = long.Parse(report.Groups["lost"].Value, CultureInfo.InvariantCulture);
         long total = long.Parse(report.Groups["total"].Value, CultureInfo.InvariantCulture);
@@ -86,8 +86,8 @@ public partial class RealPeerTests
             string queries = Path.Combine(directory, "queries.txt");
             await File.WriteAllLinesAsync(config, UnboundConfig(directory, port, Names), timeout.Token);
             await File.WriteAllLinesAsync(queries, Enumerable.Range(0, Names).Select(i => $"h{i}.forward.test A"), timeout.Token);
-            using ExternalProcess unbound = ExternalProcess.Start("unbound", "-d", "-c", config);
-            await Eventually.TrueAsync(() => unbound.StandardError.Contains("start of service", StringComparison.Ordinal) || unbound.HasExited,
+            using ExternalProgram unbound = ExternalProgram.Start("unbound", "unbound", "-d", "-c", config);
+            await Eventually.TrueAsync(() => unbound.Error.Contains("start of service", StringComparison.Ordinal) || unbound.HasExited,
                 () => unbound.ToString(), cancellationToken: timeout.Token);
             Assert.False(unbound.HasExited, unbound.ToString());
 
@@ -96,10 +96,10 @@ public partial class RealPeerTests
             options.Server.IdleTimeout = TimeSpan.FromSeconds(5);
             await using UdpForwarder forwarder = await UdpForwarder.StartAsync(options, cancellationToken: timeout.Token);
 
-            using ExternalProcess dnsperf = ExternalProcess.Start("dnsperf", "-s", "127.0.0.1", "-p", forwarder.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+            using ExternalProgram dnsperf = ExternalProgram.Start("dnsperf", "dnsperf", "-s", "127.0.0.1", "-p", forwarder.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
                 "-d", queries, "-n", "6", "-c", "20", "-Q", "3000", "-t", "3");
             Assert.True(dnsperf.WaitForExit(TimeSpan.FromSeconds(40)), dnsperf.ToString());
-            string output = dnsperf.StandardOutput;
+            string output = dnsperf.Output;
             long Stat(string name) => long.Parse(Regex.Match(output, $@"{name}:\s+(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
             Assert.True(dnsperf.ExitCode == 0 && output.Contains("Queries sent:", StringComparison.Ordinal), dnsperf.ToString());
             Assert.Equal(6 * Names, Stat("Queries sent"));
@@ -160,7 +160,7 @@ public partial class RealPeerTests
     ];
 
     /// <summary>Sends to an echo until it answers (socat takes a moment to start listening).</summary>
-    private static async Task WaitForEchoAsync(IPEndPoint echo, ExternalProcess process, CancellationToken cancellationToken)
+    private static async Task WaitForEchoAsync(IPEndPoint echo, ExternalProgram process, CancellationToken cancellationToken)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Connect(echo);
