@@ -7,9 +7,9 @@ using UdpSessions.Tests.Infrastructure;
 namespace UdpSessions.Tests.Forwarding;
 
 /// <summary>
-/// Real programs on either side of the forwarder: a socat echo (fork mode) as the upstream of verified clients, iperf
-/// (iperf2, pure UDP) client and server, and dnsperf against unbound serving a zone the test writes. CI installs them
-/// (.ci/run); a missing one fails the test.
+/// Real programs on either side of the forwarder: a socat echo (fork mode) and the benchmarks' C echo as the upstream
+/// of verified clients, iperf (iperf2, pure UDP) client and server, and dnsperf against unbound serving a zone the test
+/// writes. CI installs them (.ci/run); a missing one fails the test.
 /// </summary>
 public partial class RealPeerTests
 {
@@ -44,6 +44,62 @@ public partial class RealPeerTests
         ForwarderStatistics stats = await Forwarders.AccountedAsync(forwarder, sent);
         Assert.Equal(0, stats.DatagramsDropped); // what socat lost in its fork window, the forwarder did not
         Assert.False(socat.HasExited, socat.ToString());
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Verified_clients_through_the_forwarder_to_a_C_echo_one_five_thousand_and_churning()
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(90, TestContext.Current.CancellationToken);
+        const int Many = 5_000, Waves = 4, ClientsPerWave = 250;
+        string directory = Directory.CreateTempSubdirectory("udps-c-echo-").FullName;
+        try
+        {
+            int port = FreeUdpPort();
+            using ExternalProgram echo = ExternalProgram.Start(BuildCEcho(directory), "gcc", port.ToString(CultureInfo.InvariantCulture));
+            echo.WaitForOutput("listening", TimeSpan.FromSeconds(10));
+            UdpForwarderOptions options = Forwarders.Options(TestEngine.EpollAdaptive, new IPEndPoint(IPAddress.Loopback, port));
+            options.Server.IdleTimeout = TimeSpan.FromSeconds(2); // longer than a round of 5,000, short enough to see the churn close
+            await using UdpForwarder forwarder = await UdpForwarder.StartAsync(options, cancellationToken: timeout.Token);
+            string Describe() => $"{Forwarders.Describe(forwarder)}; C echo: {echo}";
+
+            using var one = new ClientGroup(forwarder.LocalEndPoint, 1) { Diagnostics = Describe };
+            int sent = one.EchoRounds(0, 200, 1, timeout.Token);
+            using var many = new ClientGroup(forwarder.LocalEndPoint, Many, idBase: 100) { Diagnostics = Describe };
+            sent += many.EchoRounds(0, 3, 250, timeout.Token);
+            // Each wave's clients fall silent when the next one starts; their sockets stay open until the end, so that no
+            // later client reuses a departed one's port.
+            var waves = new List<ClientGroup>();
+            try
+            {
+                for (int wave = 0; wave < Waves; wave++)
+                {
+                    waves.Add(new ClientGroup(forwarder.LocalEndPoint, ClientsPerWave, idBase: 10_000 + (wave * ClientsPerWave)) { Diagnostics = Describe });
+                    sent += waves[^1].EchoRounds(0, 2, ClientsPerWave, timeout.Token);
+                }
+
+                one.AssertNothingPending(TimeSpan.FromMilliseconds(20));
+                many.AssertNothingPending(TimeSpan.FromMilliseconds(20));
+                waves.ForEach(clients => clients.AssertNothingPending(TimeSpan.Zero));
+            }
+            finally
+            {
+                waves.ForEach(clients => clients.Dispose());
+            }
+
+            ForwarderStatistics stats = await Forwarders.AccountedAsync(forwarder, sent);
+            const int Sessions = 1 + Many + (Waves * ClientsPerWave);
+            Assert.Equal(0, stats.DatagramsDropped);
+            Assert.Equal(Sessions, stats.Server.SessionsAccepted);
+            Assert.Equal(Sessions, stats.UpstreamSessionsOpened);
+            await Eventually.TrueAsync(() => forwarder.GetStatistics() is { UpstreamSessionsActive: 0, Server.ActiveSessions: 0 }, Describe,
+                cancellationToken: timeout.Token);
+            Assert.Equal(Sessions, forwarder.GetStatistics().UpstreamSessionsClosed);
+            Assert.False(echo.HasExited, echo.ToString());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact(Timeout = 90_000)]
@@ -184,6 +240,22 @@ public partial class RealPeerTests
         }
 
         Assert.Fail($"the echo never answered: {process}");
+    }
+
+    /// <summary>Compiles the benchmarks' C echo (bench/reference/echo_mmsg.c: recvmmsg/sendmmsg, one socket) into <paramref name="directory"/>.</summary>
+    private static string BuildCEcho(string directory)
+    {
+        DirectoryInfo? root = new(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "bench", "reference", "echo_mmsg.c")))
+        {
+            root = root.Parent;
+        }
+
+        Assert.True(root is not null, $"bench/reference/echo_mmsg.c not found above {AppContext.BaseDirectory}");
+        string program = Path.Combine(directory, "echo_mmsg");
+        using ExternalProgram gcc = ExternalProgram.Start("gcc", "gcc", "-O2", "-Wall", "-o", program, Path.Combine(root.FullName, "bench", "reference", "echo_mmsg.c"));
+        Assert.True(gcc.WaitForExit(TimeSpan.FromSeconds(60)) && gcc.ExitCode == 0, gcc.ToString());
+        return program;
     }
 
     private static int FreeUdpPort()
