@@ -194,6 +194,15 @@ def report(rows):
                 line += (f' {sessions:,.0f} | {sessions / n_sessions:.2f} | {"—" if per_session is None else f"{per_session:.1f}"} |'
                          if n_sessions else ' — | — | — |')
             lines.append(line)
+    # Every round's figure, so that the spread behind each median can be read (the machine is shared).
+    lines.append('\n**Every round** (CPU µs per forwarded datagram; churn: new sessions/s)\n')
+    lines.append('| configuration | forwarder | rounds |')
+    lines.append('|---|---|---|')
+    for config in CONFIGS:
+        key = 'sessionsPerSecond' if config == 'churn' else 'cpuMicrosPerDatagram'
+        for name in FORWARDERS[1:]:
+            mine = sorted((r for r in rows if r['config'] == config and r['forwarder'] == name), key=lambda r: r['round'])
+            lines.append(f'| {config} | {name} | ' + ' / '.join('—' if r[key] is None else f'{r[key]:,.{0 if config == "churn" else 2}f}' for r in mine) + ' |')
     return '\n'.join(lines)
 
 
