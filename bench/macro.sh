@@ -3,7 +3,7 @@
 # `udps load` with verified traffic. Server pinned to one core, generator to another. Writes BENCHMARKS.md with its
 # charts bench/benchmarks-chart.svg and bench/benchmarks-latency.svg (drawn by `udps plot`, ScottPlot) from the
 # per-run JSON kept in bench/results/<time>/.
-#   bench/macro.sh            full run: 3 rounds (~15 min on 2 cores)
+#   bench/macro.sh            full run: 3 rounds (~30 min on 2 cores)
 #   bench/macro.sh --quick    smoke test: 1 round, short windows (~2 min)
 # Never run by test.sh or CI: figures on a shared machine are noise, not pass/fail.
 set -euo pipefail

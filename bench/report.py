@@ -5,6 +5,7 @@ The charts are drawn by `udps plot` (ScottPlot), the same code as `udps load --p
 description written here, and the latency percentile distributions of one configuration from the runs' own JSON.
 usage: report.py RESULTS_DIR OUT.md [UDPS_EXECUTABLE]
 """
+import glob
 import json
 import os
 import re
@@ -270,11 +271,14 @@ def main():
     if os.path.exists(notes):
         with open(notes) as f:
             lines += [f.read().rstrip(), ""]
-    # Sections from benchmarks of their own (bench/dtls/run.sh, bench/forward/run.py); kept when regenerating the rest.
-    for name, section in (("dtls", "BENCHMARKS-dtls.md"), ("forward", "BENCHMARKS-forward.md")):
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name, section)
-        if out == "BENCHMARKS.md" and os.path.exists(path):
-            with open(path) as f:
+    # Sections measured by their own benchmarks (bench/<name>/run.*, e.g. DTLS, broadcast, forwarders, bulk) are kept
+    # in bench/<name>/BENCHMARKS-<name>.md and appended here, so that regenerating this part keeps them.
+    if out == "BENCHMARKS.md":
+        for section in sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "*", "BENCHMARKS-*.md"))):
+            name = os.path.basename(section)[len("BENCHMARKS-"):-len(".md")]
+            if os.path.basename(os.path.dirname(section)) != name:
+                continue  # e.g. bench/results/BENCHMARKS-quick.md, a report of its own
+            with open(section) as f:
                 lines += [f"<!-- {name}-benchmarks:begin -->", f.read().rstrip(), f"<!-- {name}-benchmarks:end -->", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))

@@ -6,7 +6,7 @@ namespace UdpSessions.Hosting;
 /// </summary>
 public sealed class UdpSessionsListenerOptions
 {
-    /// <summary>The address; null: the main <see cref="UdpSessionsOptions.Address"/>.</summary>
+    /// <summary>The address (IPv4, IPv6 or a host name, as <see cref="UdpSessionsOptions.Address"/>); null: the main one.</summary>
     public string? Address { get; set; }
 
     /// <summary>The port; null: the main <see cref="UdpSessionsOptions.Port"/> (0 there picks a free port for each).</summary>

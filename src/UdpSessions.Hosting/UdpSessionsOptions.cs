@@ -3,7 +3,7 @@ using System.Net;
 namespace UdpSessions.Hosting;
 
 /// <summary>
-/// The server that <c>AddUdpSessions</c> runs. In configuration everything sits flat in one section:
+/// A server that <c>AddUdpSessions</c> runs (named options: the name is the server's). In configuration everything sits flat in one section:
 /// <c>"UdpSessions": { "Address": "0.0.0.0", "Port": 9000, "Transport": "Tcp", "IdleTimeout": "00:00:30", "Tcp": { "Framing": "LengthPrefix16" } }</c>
 /// (every <see cref="SessionServerOptions"/> property by name, apart from EndPoint, which is Address and Port).
 /// </summary>
@@ -12,7 +12,10 @@ public sealed class UdpSessionsOptions
     /// <summary>The configuration section <c>AddUdpSessions(IConfiguration)</c> users usually pass: "UdpSessions".</summary>
     public const string SectionName = "UdpSessions";
 
-    /// <summary>The address to listen on, IPv4 or IPv6 ("0.0.0.0", "::", "127.0.0.1"). Default: "0.0.0.0".</summary>
+    /// <summary>
+    /// The address to listen on: IPv4 or IPv6 ("0.0.0.0", "::", "127.0.0.1"), or a host name ("localhost"), resolved
+    /// when the host starts to its first IPv4 address (else its first IPv6 one). Default: "0.0.0.0".
+    /// </summary>
     public string Address { get; set; } = "0.0.0.0";
 
     /// <summary>The port to listen on; 0 picks a free one (see <see cref="SessionServer.LocalEndPoint"/>). Default: 0.</summary>
@@ -27,10 +30,13 @@ public sealed class UdpSessionsOptions
     /// </summary>
     public Dictionary<string, UdpSessionsListenerOptions> Listeners { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Configuration keys that no setting reads (found when bound from configuration); reported by validation.</summary>
+    internal List<string> UnknownKeys { get; } = [];
+
     /// <summary>The main server's options, with <see cref="Address"/> and <see cref="Port"/> as its endpoint.</summary>
     internal SessionServerOptions BuildServerOptions()
     {
-        Server.EndPoint = new IPEndPoint(IPAddress.Parse(Address), Port);
+        Server.EndPoint = new IPEndPoint(AddressResolution.Resolve(Address), Port);
         return Server;
     }
 
@@ -42,7 +48,7 @@ public sealed class UdpSessionsOptions
         foreach ((string name, UdpSessionsListenerOptions listener) in Listeners.OrderBy(pair => pair.Key, StringComparer.Ordinal))
         {
             SessionServerOptions options = main.Clone();
-            options.EndPoint = new IPEndPoint(IPAddress.Parse(listener.Address ?? Address), listener.Port ?? Port);
+            options.EndPoint = new IPEndPoint(AddressResolution.Resolve(listener.Address ?? Address), listener.Port ?? Port);
             options.Transport = listener.Transport;
             options.Tcp = listener.Tcp ?? main.Tcp.Clone();
             yield return (name, options);

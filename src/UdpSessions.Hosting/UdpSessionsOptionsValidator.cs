@@ -3,51 +3,67 @@ using Microsoft.Extensions.Options;
 
 namespace UdpSessions.Hosting;
 
-/// <summary>Runs <see cref="SessionServerOptions.Validate"/> when the host starts, so bad configuration stops the host with a clear message.</summary>
+/// <summary>
+/// Checks a server's options when the host starts (<see cref="SessionServerOptions.Validate"/>, addresses that must
+/// parse or resolve, configuration keys no setting reads), so bad configuration stops the host with a clear message
+/// naming the server, listener and setting.
+/// </summary>
 internal sealed class UdpSessionsOptionsValidator : IValidateOptions<UdpSessionsOptions>
 {
     public ValidateOptionsResult Validate(string? name, UdpSessionsOptions options)
     {
-        if (!IPAddress.TryParse(options.Address, out _))
+        string server = string.IsNullOrEmpty(name) ? "UdpSessions" : $"UdpSessions '{name}'";
+        var failures = new List<string>();
+        foreach (string key in options.UnknownKeys)
         {
-            return ValidateOptionsResult.Fail($"UdpSessions: Address '{options.Address}' is not an IPv4 or IPv6 address.");
+            failures.Add($"{server}: unknown configuration key {key}.");
+        }
+
+        if (!AddressResolution.TryResolve(options.Address, out _, out string? problem))
+        {
+            failures.Add($"{server}: Address '{options.Address}' {problem}.");
         }
 
         if (options.Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
         {
-            return ValidateOptionsResult.Fail($"UdpSessions: Port {options.Port} is not between 0 and 65535.");
+            failures.Add($"{server}: Port {options.Port} is not between 0 and 65535.");
         }
 
         if (options.Server is null || options.Listeners is null)
         {
-            return ValidateOptionsResult.Fail("UdpSessions: Server options are missing.");
+            failures.Add($"{server}: Server options are missing.");
         }
-
-        foreach ((string listener, UdpSessionsListenerOptions settings) in options.Listeners)
+        else
         {
-            if (settings.Address is { } address && !IPAddress.TryParse(address, out _))
+            foreach ((string listener, UdpSessionsListenerOptions settings) in options.Listeners)
             {
-                return ValidateOptionsResult.Fail($"UdpSessions: Listeners:{listener}: Address '{address}' is not an IPv4 or IPv6 address.");
-            }
+                if (settings.Address is { } address && !AddressResolution.TryResolve(address, out _, out problem))
+                {
+                    failures.Add($"{server}: Listeners:{listener}: Address '{address}' {problem}.");
+                }
 
-            if (settings.Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
-            {
-                return ValidateOptionsResult.Fail($"UdpSessions: Listeners:{listener}: Port {settings.Port} is not between 0 and 65535.");
+                if (settings.Port is < IPEndPoint.MinPort or > IPEndPoint.MaxPort)
+                {
+                    failures.Add($"{server}: Listeners:{listener}: Port {settings.Port} is not between 0 and 65535.");
+                }
             }
         }
 
-        foreach ((string listener, SessionServerOptions server) in options.BuildAllServerOptions())
+        if (failures.Count == 0)
         {
-            try
+            foreach ((string listener, SessionServerOptions settings) in options.BuildAllServerOptions())
             {
-                server.Validate();
-            }
-            catch (ArgumentException exception)
-            {
-                return ValidateOptionsResult.Fail(listener.Length == 0 ? $"UdpSessions: {exception.Message}" : $"UdpSessions: Listeners:{listener}: {exception.Message}");
+                try
+                {
+                    settings.Validate();
+                }
+                catch (ArgumentException exception)
+                {
+                    failures.Add(listener.Length == 0 ? $"{server}: {exception.Message}" : $"{server}: Listeners:{listener}: {exception.Message}");
+                }
             }
         }
 
-        return ValidateOptionsResult.Success;
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -3,39 +3,56 @@ using System.Collections;
 namespace UdpSessions.Hosting;
 
 /// <summary>
-/// The servers <c>AddUdpSessions</c> runs: the main one first, then one per <see cref="UdpSessionsOptions.Listeners"/>
-/// entry, in name order. Inject it to reach a listener's server (the main one is also injectable as <see cref="SessionServer"/>).
+/// Every server <c>AddUdpSessions</c> runs: for each registration, in registration order, its main endpoint, then
+/// one server per <see cref="UdpSessionsOptions.Listeners"/> entry, in name order. Inject it to reach a named server
+/// or a listener (the unnamed main server is also injectable as <see cref="SessionServer"/>, a named one as
+/// <c>[FromKeyedServices("name")] SessionServer</c>).
 /// </summary>
 public sealed class UdpSessionsServers : IReadOnlyList<SessionServer>
 {
-    private readonly SessionServer[] _servers;
-    private readonly string[] _names;
+    private readonly Entry[] _entries;
 
-    internal UdpSessionsServers(IEnumerable<(string Name, SessionServer Server)> servers)
+    internal UdpSessionsServers(IEnumerable<Entry> entries) => _entries = [.. entries];
+
+    /// <summary>The unnamed server's main endpoint. Throws <see cref="KeyNotFoundException"/> when only named servers are registered.</summary>
+    public SessionServer Main => Get(string.Empty);
+
+    /// <inheritdoc />
+    public int Count => _entries.Length;
+
+    /// <summary>The names of the registered servers ("" for the unnamed one), in registration order.</summary>
+    public IEnumerable<string> Names => _entries.Where(e => e.Listener.Length == 0).Select(e => e.Server);
+
+    /// <inheritdoc />
+    public SessionServer this[int index] => _entries[index].Instance;
+
+    /// <summary>The main endpoint of the server registered as <paramref name="name"/> ("" for the unnamed one).</summary>
+    public SessionServer Get(string name) => Get(name, string.Empty);
+
+    /// <summary>The listener <paramref name="listener"/> of the server <paramref name="name"/> ("" for the unnamed server, or for its main endpoint).</summary>
+    public SessionServer Get(string name, string listener)
     {
-        (string Name, SessionServer Server)[] all = [.. servers];
-        _servers = [.. all.Select(entry => entry.Server)];
-        _names = [.. all.Select(entry => entry.Name)];
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(listener);
+        foreach (Entry entry in _entries)
+        {
+            if (entry.Server == name && entry.Listener == listener)
+            {
+                return entry.Instance;
+            }
+        }
+
+        string server = name.Length == 0 ? "unnamed UdpSessions server" : $"UdpSessions server '{name}'";
+        throw new KeyNotFoundException(listener.Length == 0
+            ? $"No {server} is registered."
+            : $"The {server} has no listener named '{listener}'.");
     }
 
-    /// <summary>The server of the main endpoint (Address, Port, Transport).</summary>
-    public SessionServer Main => _servers[0];
-
     /// <inheritdoc />
-    public int Count => _servers.Length;
-
-    /// <inheritdoc />
-    public SessionServer this[int index] => _servers[index];
-
-    /// <summary>The server of the listener named <paramref name="name"/> ("" for the main one).</summary>
-    public SessionServer Get(string name)
-    {
-        int index = Array.IndexOf(_names, name);
-        return index >= 0 ? _servers[index] : throw new KeyNotFoundException($"No UdpSessions listener is named '{name}'.");
-    }
-
-    /// <inheritdoc />
-    public IEnumerator<SessionServer> GetEnumerator() => ((IEnumerable<SessionServer>)_servers).GetEnumerator();
+    public IEnumerator<SessionServer> GetEnumerator() => _entries.Select(entry => entry.Instance).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>One server: the registration's name, the listener's name ("" for the main endpoint), the server.</summary>
+    internal sealed record Entry(string Server, string Listener, SessionServer Instance);
 }

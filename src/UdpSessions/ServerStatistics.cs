@@ -11,8 +11,9 @@ public sealed class ServerStatistics
     private readonly long[] _dropped;
     private readonly long[] _closed;
 
-    internal ServerStatistics(IEnumerable<LoopCounters> loops, SendCounters sends, int activeSessions)
+    internal ServerStatistics(IEnumerable<LoopCounters> loops, SendCounters sends, int activeSessions, ApplicationCloseReasons? closeReasons = null)
     {
+        ApplicationCloseReasons = closeReasons?.Snapshot() ?? new Dictionary<string, long>();
         _dropped = new long[Enum.GetValues<DropReason>().Length];
         _closed = new long[Enum.GetValues<SessionCloseReason>().Length + 1];
         ActiveSessions = activeSessions;
@@ -48,6 +49,7 @@ public sealed class ServerStatistics
         SendsDroppedBufferFull = Volatile.Read(ref sends.DroppedSendBufferFull);
         SendsDroppedSessionClosed = Volatile.Read(ref sends.DroppedSessionClosed);
         SendsFailed = Volatile.Read(ref sends.Failed);
+        SendsDroppedOversized = Volatile.Read(ref sends.DroppedOversized);
     }
 
     /// <summary>Sessions open now.</summary>
@@ -85,6 +87,16 @@ public sealed class ServerStatistics
 
     /// <summary>Sends that failed with another socket error (each is logged).</summary>
     public long SendsFailed { get; }
+
+    /// <summary>Sends refused because the datagram was larger than <see cref="SessionServerOptions.MaxSendDatagramSize"/>.</summary>
+    public long SendsDroppedOversized { get; }
+
+    /// <summary>
+    /// Sessions closed with <see cref="Session.Close(string)"/>, by the reason given (part of
+    /// <see cref="GetClosed"/>(<see cref="SessionCloseReason.ClosedByApplication"/>); plain <see cref="Session.Close()"/>
+    /// is not listed). At most 64 distinct reasons are kept; later new ones are counted as "other".
+    /// </summary>
+    public IReadOnlyDictionary<string, long> ApplicationCloseReasons { get; }
 
     /// <summary>Exceptions thrown by application callbacks (each closed its session).</summary>
     public long HandlerErrors { get; }

@@ -21,7 +21,8 @@ public sealed partial class Session
 
     /// <summary>
     /// Sends one datagram, waiting while the socket's send buffer is full. Throws <see cref="SessionClosedException"/>
-    /// if the session is closed, <see cref="ArgumentException"/> if the datagram is too large for UDP.
+    /// if the session is closed, <see cref="ArgumentException"/> if the datagram is larger than
+    /// <see cref="SessionServerOptions.MaxSendDatagramSize"/> (counted) or than UDP can carry.
     /// </summary>
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, CancellationToken cancellationToken = default)
     {
@@ -38,10 +39,14 @@ public sealed partial class Session
                     await engine.WaitUntilWritableAsync(this, cancellationToken).ConfigureAwait(false);
                     break;
                 case SendStatus.Failed:
-                    Interlocked.Increment(ref engine.SendCounters.Failed);
+                    engine.CountRefused(this, SendStatus.Failed);
                     throw new IOException("The datagram could not be sent; the socket error is logged.");
+                case SendStatus.Oversized:
+                    engine.CountRefused(this, SendStatus.Oversized);
+                    throw new ArgumentException(
+                        $"The datagram ({datagram.Length} bytes) is larger than MaxSendDatagramSize ({engine.Options.MaxSendDatagramSize ?? engine.Options.MaxDatagramSize}).", nameof(datagram));
                 default:
-                    Interlocked.Increment(ref engine.SendCounters.DroppedSessionClosed);
+                    engine.CountRefused(this, SendStatus.Closed);
                     throw new SessionClosedException(CloseReason ?? SessionCloseReason.ClosedByApplication);
             }
         }

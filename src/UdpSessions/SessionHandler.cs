@@ -26,7 +26,21 @@ public abstract class SessionHandler
         return true;
     }
 
-    /// <summary>The session ended; its socket is already closed.</summary>
+    /// <summary>
+    /// The session is closing (any reason: idle timeout, <see cref="Session.Close()"/>, server shutdown, error) and
+    /// its socket is still there: the place for a goodbye. <see cref="Session.Send"/> still works here (the I/O
+    /// thread's send batch is flushed before the socket goes away), although <see cref="Session.IsOpen"/> is already
+    /// false and <see cref="Session.CloseReason"/> (and <see cref="Session.ApplicationCloseReason"/>) say why. The
+    /// session has left the server's <see cref="SessionServer.Sessions"/> and every <see cref="SessionGroup"/>; its
+    /// posted work and timers no longer run. Runs on the session's I/O thread (at server shutdown, on the stopping
+    /// thread once the I/O threads have ended), once, right before <see cref="OnSessionClosed"/>. An exception is
+    /// logged and counted in <see cref="ServerStatistics.HandlerErrors"/>; the close goes on.
+    /// </summary>
+    public virtual void OnSessionClosing(Session session, SessionCloseReason reason)
+    {
+    }
+
+    /// <summary>The session ended; its socket is already closed (sends fail now; say goodbye in <see cref="OnSessionClosing"/>).</summary>
     public virtual void OnSessionClosed(Session session, SessionCloseReason reason)
     {
     }

@@ -17,7 +17,7 @@ namespace UdpSessions;
 /// TCP listener accepts a connection. Give it a <see cref="SessionHandler"/> for the zero-allocation callback path,
 /// or none and use <see cref="AcceptAsync"/> / <see cref="Session.ReceiveAsync"/>.
 /// </summary>
-public sealed class SessionServer : IAsyncDisposable
+public sealed partial class SessionServer : IAsyncDisposable
 {
     private readonly AsyncSessionHandler? _asyncHandler;
     private readonly DtlsSessionHandler? _dtls;

@@ -39,9 +39,19 @@ public sealed class SessionServerOptions
 
     /// <summary>
     /// The largest datagram accepted, in bytes; larger ones are dropped and counted, never delivered cut.
-    /// Each I/O thread has one receive buffer of this size. Default: 4096. Maximum: 65,527.
+    /// Each I/O thread has one receive buffer of this size. Also the send limit unless <see cref="MaxSendDatagramSize"/>
+    /// says otherwise. Default: 4096. Maximum: 65,527.
     /// </summary>
     public int MaxDatagramSize { get; set; } = 4096;
+
+    /// <summary>
+    /// The largest datagram <see cref="Session.Send"/> (and a broadcast) may carry, in bytes. A larger one is refused:
+    /// <c>Send</c> returns false and it is counted (<see cref="ServerStatistics.SendsDroppedOversized"/>, and the
+    /// session's <see cref="SessionStatistics.SendsRefused"/>); <c>SendAsync</c> throws <see cref="ArgumentException"/>.
+    /// Null: <see cref="MaxDatagramSize"/>, the same limit both ways. Set it when replies are larger than requests.
+    /// UDP only (TCP messages are bounded by <see cref="TcpOptions.MaxFrameSize"/>). Default: null. Maximum: 65,527.
+    /// </summary>
+    public int? MaxSendDatagramSize { get; set; }
 
     /// <summary>
     /// SO_RCVBUF of each listening socket in bytes, 0 for the kernel default. Every session on the listeners shares it, so
@@ -150,6 +160,7 @@ public sealed class SessionServerOptions
         Require(IdleTimeout == Timeout.InfiniteTimeSpan || IdleTimeout <= TimeSpan.FromDays(1), nameof(IdleTimeout), "must be at most one day");
         Require(MaxSessions is >= 1 and <= 1 << 24, nameof(MaxSessions), "must be between 1 and 16,777,216");
         Require(MaxDatagramSize is >= 1 and <= MaxUdpPayload, nameof(MaxDatagramSize), $"must be between 1 and {MaxUdpPayload}");
+        Require(MaxSendDatagramSize is null or (>= 1 and <= MaxUdpPayload), nameof(MaxSendDatagramSize), $"must be between 1 and {MaxUdpPayload}");
         Require(ListenerReceiveBufferSize >= 0, nameof(ListenerReceiveBufferSize), "must not be negative");
         Require(SessionReceiveBufferSize >= 0, nameof(SessionReceiveBufferSize), "must not be negative");
         Require(SendBufferSize >= 0, nameof(SendBufferSize), "must not be negative");

@@ -7,7 +7,8 @@ namespace UdpSessions;
 /// The servers' counters as System.Diagnostics.Metrics instruments on the "UdpSessions" meter. Every instrument is
 /// observable: it reads <see cref="SessionServer.GetStatistics"/> when a listener collects, so the datagram path pays
 /// nothing for metrics. Names follow OpenTelemetry conventions; every measurement carries <c>network.transport</c>
-/// (udp or tcp) and <c>server.port</c> of the server it describes. UdpSessions.Hosting publishes them for the servers
+/// (udp or tcp), <c>server.address</c> (the bound address, e.g. 0.0.0.0 or ::) and <c>server.port</c> of the server
+/// it describes, so two listeners on one port (IPv4 and IPv6, say) are told apart. UdpSessions.Hosting publishes them for the servers
 /// it runs; a server started by hand publishes them with <see cref="Publish(IReadOnlyList{SessionServer})"/>.
 /// </summary>
 public static class UdpSessionsMetrics
@@ -16,6 +17,8 @@ public static class UdpSessionsMetrics
     public const string MeterName = "UdpSessions";
 
     private const string DropCause = "udpsessions.drop.cause";
+    private const string CloseReason = "udpsessions.close.reason";
+    private const string CloseDetail = "udpsessions.close.detail";
     private static readonly string[] DropCauses = Enum.GetNames<DropReason>().Select(SnakeCase).ToArray();
     private static readonly string[] CloseReasons = Enum.GetNames<SessionCloseReason>().Select(SnakeCase).ToArray();
 
@@ -79,9 +82,8 @@ public static class UdpSessionsMetrics
 
         meter.CreateObservableUpDownCounter("udpsessions.sessions.active", () => Each(s => s.ActiveSessions), "{session}", "Sessions open now.");
         meter.CreateObservableCounter("udpsessions.sessions.accepted", () => Each(s => s.SessionsAccepted), "{session}", "Sessions accepted since start.");
-        meter.CreateObservableCounter("udpsessions.sessions.closed",
-            () => EachTagged("udpsessions.close.reason", CloseReasons, (s, i) => s.GetClosed(Enum.GetValues<SessionCloseReason>()[i])),
-            "{session}", "Sessions closed, by udpsessions.close.reason.");
+        meter.CreateObservableCounter("udpsessions.sessions.closed", () => observed.SelectMany(ClosedMeasurements), "{session}",
+            "Sessions closed, by udpsessions.close.reason (and, for closed_by_application with a reason given, udpsessions.close.detail).");
         meter.CreateObservableCounter("udpsessions.sessions.without_socket", () => Each(s => s.SessionsWithoutSocket), "{session}",
             "UDP sessions served through the listener (socket budget or fd limit) instead of a socket of their own.");
         meter.CreateObservableCounter("udpsessions.sessions.promoted", () => Each(s => s.SessionsPromoted), "{session}",
@@ -101,9 +103,9 @@ public static class UdpSessionsMetrics
             () => EachTagged(DropCause, DropCauses, (s, i) => s.GetDropped(Enum.GetValues<DropReason>()[i])),
             "{datagram}", "Received datagrams not delivered, by udpsessions.drop.cause.");
         meter.CreateObservableCounter("udpsessions.sends.dropped",
-            () => EachTagged(DropCause, ["send_buffer_full", "session_closed", "failed"],
-                (s, i) => i switch { 0 => s.SendsDroppedBufferFull, 1 => s.SendsDroppedSessionClosed, _ => s.SendsFailed }),
-            "{datagram}", "Sends refused, by udpsessions.drop.cause (send_buffer_full, session_closed, failed).");
+            () => EachTagged(DropCause, ["send_buffer_full", "session_closed", "oversized", "failed"],
+                (s, i) => i switch { 0 => s.SendsDroppedBufferFull, 1 => s.SendsDroppedSessionClosed, 2 => s.SendsDroppedOversized, _ => s.SendsFailed }),
+            "{datagram}", "Sends refused, by udpsessions.drop.cause (send_buffer_full, session_closed, oversized, failed).");
         meter.CreateObservableCounter("udpsessions.datagrams.redirected",
             () => EachTagged("udpsessions.redirect.kind", ["listener_late", "stray", "cross_thread"],
                 (s, i) => i switch { 0 => s.ListenerLateDatagrams, 1 => s.StraysRerouted, _ => s.DatagramsRedirected }),
@@ -113,6 +115,32 @@ public static class UdpSessionsMetrics
         meter.CreateObservableCounter("udpsessions.handler.errors", () => Each(s => s.HandlerErrors), "{error}", "Exceptions thrown by handler callbacks.");
         meter.CreateObservableCounter("udpsessions.socket.errors", () => Each(s => s.SocketErrors), "{error}", "Unexpected socket errors (each logged).");
         return meter;
+    }
+
+    /// <summary>
+    /// Closed sessions by reason. Those closed by the application with a reason (<see cref="Session.Close(string)"/>)
+    /// are split by it in <c>udpsessions.close.detail</c>; the rest of closed_by_application has no detail tag, so the
+    /// measurements of one reason still add up to its total.
+    /// </summary>
+    private static IEnumerable<Measurement<long>> ClosedMeasurements(Observed observed)
+    {
+        ServerStatistics stats = observed.Server.GetStatistics();
+        SessionCloseReason[] reasons = Enum.GetValues<SessionCloseReason>();
+        for (int i = 0; i < reasons.Length; i++)
+        {
+            long closed = stats.GetClosed(reasons[i]);
+            KeyValuePair<string, object?> reasonTag = new(CloseReason, CloseReasons[i]);
+            if (reasons[i] == SessionCloseReason.ClosedByApplication)
+            {
+                foreach ((string detail, long count) in stats.ApplicationCloseReasons)
+                {
+                    closed -= count;
+                    yield return new Measurement<long>(count, [.. observed.Tags, reasonTag, new(CloseDetail, detail)]);
+                }
+            }
+
+            yield return new Measurement<long>(closed, [.. observed.Tags, reasonTag]);
+        }
     }
 
     /// <summary>"ReceiveQueueFull" becomes "receive_queue_full".</summary>
@@ -140,6 +168,7 @@ public static class UdpSessionsMetrics
         public KeyValuePair<string, object?>[] Tags { get; } =
         [
             new("network.transport", server.Transport == SessionTransport.Tcp ? "tcp" : "udp"),
+            new("server.address", server.LocalEndPoint.Address.ToString()),
             new("server.port", server.LocalEndPoint.Port),
         ];
     }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 
 using UdpSessions.Tests.Infrastructure;
 
@@ -24,18 +23,7 @@ public class AllocationTests
             new SessionServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), IoThreads = 1, EpollMode = mode }, handler,
             cancellationToken: TestContext.Current.CancellationToken);
 
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        client.Connect(server.LocalEndPoint);
-        client.ReceiveTimeout = 5_000;
-        byte[] datagram = new byte[64];
-        byte[] reply = new byte[128];
-        for (int i = 0; i < Warmup + Measured + 1; i++)
-        {
-            BitConverter.TryWriteBytes(datagram, i);
-            client.Send(datagram);
-            Assert.Equal(datagram.Length, client.Receive(reply));
-            Assert.Equal(i, BitConverter.ToInt32(reply));
-        }
+        AllocationWindow.EchoOverUdp(server, Warmup + Measured + 1);
 
         Assert.True(handler.Done, "the probe did not see every datagram");
         // One allocation per datagram would be >= 24 bytes x 20,000. A few dozen bytes once are the JIT's tiered PGO

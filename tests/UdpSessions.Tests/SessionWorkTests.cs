@@ -107,6 +107,112 @@ public class SessionWorkTests
         Assert.Equal(1, server.GetStatistics().HandlerErrors);
     }
 
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(TestEngines.All), MemberType = typeof(TestEngines))]
+    public async Task Datagrams_posted_work_and_timers_never_overlap_and_work_follows_the_callback_that_posted_it(TestEngine engine)
+    {
+        using CancellationTokenSource timeout = TestTimeout.After(30, TestContext.Current.CancellationToken);
+        const int Datagrams = 300, Outside = 300;
+        var handler = new InterleavingHandler();
+        await using SessionServer server = await SessionServer.StartAsync(TestEngines.Options(engine), handler, cancellationToken: timeout.Token);
+        using var client = new ClientGroup(server.LocalEndPoint, 1);
+        client.Send(0, BitConverter.GetBytes(0));
+        await Eventually.TrueAsync(() => handler.Session is not null, () => "no session", cancellationToken: timeout.Token);
+        Session session = handler.Session!;
+
+        // Datagrams (each posts work and files a timer from OnDatagram) and work posted from this thread, at once.
+        Task outside = Task.Run(() =>
+        {
+            for (int j = 0; j < Outside; j++)
+            {
+                Assert.True(session.Post((s, index) => handler.Record(('x', index)), j));
+            }
+        }, timeout.Token);
+        for (int i = 1; i < Datagrams; i++)
+        {
+            client.Send(0, BitConverter.GetBytes(i));
+            if (i % 25 == 0)
+            {
+                // Bursts the session's receive buffer holds whatever its placement is doing (UDP may drop beyond it).
+                int sent = i + 1;
+                await Eventually.TrueAsync(() => handler.Events.Count(e => e.Event.Kind == 'd') == sent, () => $"{handler.Events.Count} events",
+                    cancellationToken: timeout.Token);
+            }
+        }
+
+        await outside;
+        await Eventually.TrueAsync(() => handler.Events.Count == (Datagrams * 3) + Outside,
+            () => $"{handler.Events.Count} events", cancellationToken: timeout.Token);
+        Assert.Equal(0, handler.Overlaps);
+        Assert.Single(handler.Events.Select(e => e.Thread).Distinct());
+
+        (char Kind, int Index)[] events = [.. handler.Events.Select(e => e.Event)];
+        int PositionOf(char kind, int index) => Array.IndexOf(events, (kind, index));
+        foreach (char kind in "dwtx")
+        {
+            int[] order = [.. events.Where(e => e.Kind == kind).Select(e => e.Index)];
+            Assert.Equal(Enumerable.Range(0, kind == 'x' ? Outside : Datagrams), order); // each kind in its own order
+        }
+
+        for (int i = 0; i < Datagrams; i++)
+        {
+            Assert.True(PositionOf('w', i) > PositionOf('d', i), $"work posted by datagram {i} ran before it");
+            Assert.True(PositionOf('t', i) > PositionOf('d', i), $"the timer filed by datagram {i} fired before it");
+        }
+
+        // Closing: no more work or timers are taken; the closing hook runs on the same thread.
+        session.Close();
+        await Eventually.TrueAsync(() => handler.ClosingPostAccepted is not null, () => "not closed", cancellationToken: timeout.Token);
+        Assert.False(handler.ClosingPostAccepted);
+        Assert.Single(handler.Events.Select(e => e.Thread).Distinct());
+    }
+
+    /// <summary>
+    /// Records every datagram ('d'), the work each one posts ('w') and the zero-delay timer it files ('t'), and work
+    /// posted from outside ('x'), with the thread, and counts callbacks that overlapped.
+    /// </summary>
+    private sealed class InterleavingHandler : SessionHandler
+    {
+        private int _inside;
+        private int _overlaps;
+
+        public Session? Session { get; private set; }
+
+        public ConcurrentQueue<((char Kind, int Index) Event, int Thread)> Events { get; } = new();
+
+        public int Overlaps => Volatile.Read(ref _overlaps);
+
+        public bool? ClosingPostAccepted { get; private set; }
+
+        public void Record((char Kind, int Index) what)
+        {
+            if (Interlocked.Exchange(ref _inside, 1) != 0)
+            {
+                Interlocked.Increment(ref _overlaps);
+            }
+
+            Events.Enqueue((what, Environment.CurrentManagedThreadId));
+            Thread.SpinWait(20);
+            Volatile.Write(ref _inside, 0);
+        }
+
+        public override void OnSessionAccepted(Session session) => Session = session;
+
+        public override void OnDatagram(Session session, ReadOnlySpan<byte> datagram)
+        {
+            int index = BitConverter.ToInt32(datagram);
+            Record(('d', index));
+            session.Post((s, i) => Record(('w', i)), index);
+            session.Schedule(TimeSpan.Zero, _ => Record(('t', index)));
+        }
+
+        public override void OnSessionClosing(Session session, SessionCloseReason reason)
+        {
+            Record(('c', 0));
+            ClosingPostAccepted = session.Post(_ => Record(('z', 0)));
+        }
+    }
+
     /// <summary>A server, a client that sent it one datagram, and the session that datagram started.</summary>
     private static async Task<(SessionServer Server, UdpClient Client, Session Session)> OneSessionAsync(
         TestEngine engine, ThreadRecordingHandler handler, CancellationToken cancellationToken)

@@ -87,6 +87,15 @@ internal sealed class DtlsSessionHandler : SessionHandler, IPeerMigrationRouter,
         return true; // delivered to the DTLS layer; what became of each record is in DtlsStatistics
     }
 
+    // The application's goodbye goes out while the keys still exist (they are released in OnSessionClosed below).
+    public override void OnSessionClosing(Session session, SessionCloseReason reason)
+    {
+        if (((DtlsConnection)session.Layer!).ApplicationAccepted)
+        {
+            Inner.OnSessionClosing(session, reason);
+        }
+    }
+
     public override void OnSessionClosed(Session session, SessionCloseReason reason)
     {
         var connection = (DtlsConnection)session.Layer!;

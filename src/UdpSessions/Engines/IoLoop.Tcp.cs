@@ -34,6 +34,7 @@ internal abstract partial class IoLoop
             HandlerFailed(session, nameof(SessionHandler.OnSessionAccepted), exception);
         }
 
+        ListIfOpen(session);
         return true;
     }
 

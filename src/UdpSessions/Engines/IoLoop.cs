@@ -214,6 +214,7 @@ internal abstract partial class IoLoop
         }
 
         session.LastActivity = Now;
+        session.CountReceived(datagram.Length);
 
         bool accepted;
         try
@@ -361,6 +362,8 @@ internal abstract partial class IoLoop
             HandlerFailed(session, nameof(SessionHandler.OnSessionAccepted), exception);
         }
 
+        ListIfOpen(session);
+
         Deliver(session, firstDatagram, rerouteIfClosed: false);
         if (session.Socket is not null && !session.SocketRegistered)
         {
@@ -384,7 +387,7 @@ internal abstract partial class IoLoop
     /// <summary>Ends a session on its home loop; what was still queued on its socket is routed as newer traffic.</summary>
     protected void TearDown(Session session, SessionCloseReason reason) => RouteLeftovers(session, CloseSession(session, reason));
 
-    /// <summary>Map, timer, socket, counters, then the application's callback. Returns what its socket still held.</summary>
+    /// <summary>Map, timer, the closing hook, socket, counters, then the application's callback. Returns what its socket still held.</summary>
     protected List<QueuedDatagram>? CloseSession(Session session, SessionCloseReason reason)
     {
         if (!session.MarkClosed(reason))
@@ -395,6 +398,7 @@ internal abstract partial class IoLoop
         reason = session.PendingCloseReason;
         Wheel?.Remove(session);
         Engine.Registry.Remove(session);
+        SayGoodbye(session, reason); // while the socket is still there (IoLoop.Closing.cs)
         session.Connection?.Release(Engine.SendCounters);
         List<QueuedDatagram>? leftovers = null;
         if (session.Socket is not null)

@@ -72,7 +72,10 @@ internal abstract partial class UdpEngine
 
     public SessionKey KeyOf(in PeerAddress peer, in PeerAddress local) => new(peer, KeyIncludesLocal ? local : default);
 
-    public ServerStatistics GetStatistics() => new(Loops.Select(loop => loop.Counters), SendCounters, Registry.ActiveCount);
+    public ServerStatistics GetStatistics() => new(Loops.Select(loop => loop.Counters), SendCounters, Registry.ActiveCount, CloseReasons);
+
+    /// <summary>Sessions closed by the application, by the reason it gave (<see cref="Session.Close(string)"/>).</summary>
+    public ApplicationCloseReasons CloseReasons { get; } = new();
 
     /// <summary>
     /// Gives a new session a connected socket of its own unless the socket budget is spent or the system has no fd
@@ -121,19 +124,34 @@ internal abstract partial class UdpEngine
 
     public bool Send(Session session, ReadOnlySpan<byte> datagram)
     {
-        switch (TrySend(session, datagram))
+        SendStatus status = TrySend(session, datagram);
+        if (status is SendStatus.Sent or SendStatus.Queued)
         {
-            case SendStatus.Sent or SendStatus.Queued:
-                return true;
+            return true;
+        }
+
+        CountRefused(session, status);
+        return false;
+    }
+
+    /// <summary>Counts a send that did not go out, by cause, for the server and the session.</summary>
+    public void CountRefused(Session session, SendStatus status)
+    {
+        session.CountSendRefused();
+        switch (status)
+        {
             case SendStatus.WouldBlock:
                 Interlocked.Increment(ref SendCounters.DroppedSendBufferFull);
-                return false;
+                break;
             case SendStatus.Failed:
                 Interlocked.Increment(ref SendCounters.Failed);
-                return false;
+                break;
+            case SendStatus.Oversized:
+                Interlocked.Increment(ref SendCounters.DroppedOversized);
+                break;
             default:
                 Interlocked.Increment(ref SendCounters.DroppedSessionClosed);
-                return false;
+                break;
         }
     }
 
@@ -142,8 +160,19 @@ internal abstract partial class UdpEngine
     /// means. <paramref name="mayQueue"/>: on an I/O thread the engine may queue the datagram in the thread's send
     /// batch (<see cref="SendStatus.Queued"/>); a refusal at the flush is then counted, not returned.
     /// </summary>
-    public SendStatus TrySend(Session session, ReadOnlySpan<byte> datagram, bool mayQueue = true) =>
-        session.Layer is { } layer ? layer.TrySend(session, datagram) : TrySendRaw(session, datagram, mayQueue);
+    public SendStatus TrySend(Session session, ReadOnlySpan<byte> datagram, bool mayQueue = true)
+    {
+        if (datagram.Length > MaxSendSize)
+        {
+            // Refused and counted, unless the transport could never carry it (a programming error: thrown).
+            return SendLengthProblem(datagram.Length) is { } problem ? throw new ArgumentException(problem, nameof(datagram)) : SendStatus.Oversized;
+        }
+
+        return session.Layer is { } layer ? layer.TrySend(session, datagram) : TrySendRaw(session, datagram, mayQueue);
+    }
+
+    /// <summary>The largest application datagram a send may carry (<see cref="SessionServerOptions.MaxSendDatagramSize"/>).</summary>
+    protected virtual int MaxSendSize => Options.MaxSendDatagramSize ?? Options.MaxDatagramSize;
 
     /// <summary>One send attempt of what goes on the wire, counted when it succeeds (or when a queued datagram is flushed).</summary>
     public SendStatus TrySendRaw(Session session, ReadOnlySpan<byte> datagram, bool mayQueue = true)
@@ -153,7 +182,7 @@ internal abstract partial class UdpEngine
             throw new ArgumentException(problem, nameof(datagram));
         }
 
-        if (!session.IsOpen)
+        if (!session.AcceptsSends)
         {
             return SendStatus.Closed;
         }
@@ -172,7 +201,8 @@ internal abstract partial class UdpEngine
         {
             // Replies sent from a callback are counted by the loop alone, without cross-core interlocked traffic.
             IoLoop home = session.Home;
-            if (home.IsCurrentThread)
+            bool onHome = home.IsCurrentThread;
+            if (onHome)
             {
                 home.Counters.DatagramsSent++;
                 home.Counters.BytesSent += datagram.Length;
@@ -182,6 +212,8 @@ internal abstract partial class UdpEngine
                 Interlocked.Increment(ref SendCounters.DatagramsSent);
                 Interlocked.Add(ref SendCounters.BytesSent, datagram.Length);
             }
+
+            session.CountSent(datagram.Length, onHome);
         }
         else if (status == SendStatus.PeerUnreachable)
         {
@@ -190,6 +222,30 @@ internal abstract partial class UdpEngine
         }
 
         return status;
+    }
+
+    /// <summary>
+    /// Sends one datagram to each of <paramref name="sessions"/> (all of this engine) but <paramref name="except"/>;
+    /// returns how many it was sent or queued to, refusals counted by cause. Sessions served through a listener go
+    /// first and those with a socket of their own after them, so that on an I/O thread of the epoll engine the former
+    /// make one run of its send batch (one sendmmsg per batch).
+    /// </summary>
+    public virtual int SendToMany(ReadOnlySpan<Session> sessions, ReadOnlySpan<byte> datagram, Session? except)
+    {
+        int handed = 0;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            bool ownSockets = pass == 1;
+            foreach (Session session in sessions)
+            {
+                if (session != except && (session.Socket is not null) == ownSockets && Send(session, datagram))
+                {
+                    handed++;
+                }
+            }
+        }
+
+        return handed;
     }
 
     /// <summary>Waits (off the I/O threads) until the session's socket may take a datagram again, or the token fires.</summary>
@@ -239,4 +295,7 @@ internal enum SendStatus
     Closed,
     PeerUnreachable,
     Failed,
+
+    /// <summary>Larger than <see cref="SessionServerOptions.MaxSendDatagramSize"/>: refused before it reached the socket.</summary>
+    Oversized,
 }

@@ -36,5 +36,6 @@ internal sealed class SendCounters
     public long BytesSent;
     public long DroppedSendBufferFull;
     public long DroppedSessionClosed;
+    public long DroppedOversized; // larger than MaxSendDatagramSize
     public long Failed;
 }

@@ -9,20 +9,23 @@ namespace UdpSessions.Internal;
 /// </summary>
 internal sealed class LoopTimerQueue
 {
-    private readonly PriorityQueue<SessionTimer, long> _heap = new();
+    // Ordered by due time, then by filing order: timers due in the same millisecond fire in the order they were
+    // filed (a heap alone is not stable).
+    private readonly PriorityQueue<SessionTimer, (long Due, long Filed)> _heap = new();
+    private long _filed;
 
     public int Count => _heap.Count;
 
-    public void Add(SessionTimer timer) => _heap.Enqueue(timer, timer.DueMilliseconds);
+    public void Add(SessionTimer timer) => _heap.Enqueue(timer, (timer.DueMilliseconds, _filed++));
 
     /// <summary>Milliseconds until the earliest timer is due (0 when overdue), or -1 when there is none.</summary>
     public int MillisecondsUntilNext(long nowMs) =>
-        _heap.TryPeek(out _, out long due) ? (int)Math.Clamp(due - nowMs, 0, int.MaxValue) : -1;
+        _heap.TryPeek(out _, out (long Due, long) next) ? (int)Math.Clamp(next.Due - nowMs, 0, int.MaxValue) : -1;
 
     /// <summary>Removes and returns the next timer due at or before <paramref name="nowMs"/>.</summary>
     public bool TryTakeDue(long nowMs, out SessionTimer timer)
     {
-        if (_heap.TryPeek(out timer!, out long due) && due <= nowMs)
+        if (_heap.TryPeek(out timer!, out (long Due, long) next) && next.Due <= nowMs)
         {
             _heap.Dequeue();
             return true;

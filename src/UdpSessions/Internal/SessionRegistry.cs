@@ -9,7 +9,12 @@ namespace UdpSessions.Internal;
 internal sealed class SessionRegistry(int maxSessions)
 {
     private readonly ConcurrentDictionary<SessionKey, Session> _byKey = new();
+
+    // The sessions the application sees (SessionServer.Sessions): from the end of OnSessionAccepted to the start of
+    // the close, by id. Written on the accept and close paths only; the datagram path never touches it.
+    private readonly ConcurrentDictionary<long, Session> _listed = new();
     private int _active;
+    private int _listedCount;
 
     public SessionTable Table { get; } = new(maxSessions);
 
@@ -45,6 +50,11 @@ internal sealed class SessionRegistry(int maxSessions)
 
     public void Remove(Session session)
     {
+        if (_listed.TryRemove(session.Id, out _))
+        {
+            Interlocked.Decrement(ref _listedCount);
+        }
+
         _byKey.TryRemove(new KeyValuePair<SessionKey, Session>(session.Key, session));
         Table.Remove(session);
         Interlocked.Decrement(ref _active);
@@ -67,6 +77,31 @@ internal sealed class SessionRegistry(int maxSessions)
     }
 
     public Session[] Snapshot() => [.. _byKey.Values];
+
+    /// <summary>Makes an accepted session visible to the application (on its loop, after OnSessionAccepted, while it is open).</summary>
+    public void List(Session session)
+    {
+        if (_listed.TryAdd(session.Id, session))
+        {
+            Interlocked.Increment(ref _listedCount);
+        }
+    }
+
+    public int ListedCount => Volatile.Read(ref _listedCount);
+
+    public bool TryGetListed(long id, out Session session) => _listed.TryGetValue(id, out session!);
+
+    /// <summary>The listed sessions, read without a lock while sessions come and go (see <see cref="SessionServer.Sessions"/>).</summary>
+    public IEnumerable<Session> Listed
+    {
+        get
+        {
+            foreach (KeyValuePair<long, Session> entry in _listed)
+            {
+                yield return entry.Value;
+            }
+        }
+    }
 
     public enum AddResult
     {

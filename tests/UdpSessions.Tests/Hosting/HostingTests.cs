@@ -14,21 +14,11 @@ namespace UdpSessions.Tests.Hosting;
 /// <summary>AddUdpSessions in a real generic host: configuration, DI handler, real traffic, metrics, validation, stop.</summary>
 public class HostingTests
 {
-    private static IHost BuildHost(Dictionary<string, string?> settings, Action<IServiceCollection, IConfiguration> register)
-    {
-        HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddMetrics();
-        builder.Services.AddLogging();
-        register(builder.Services, builder.Configuration);
-        return builder.Build();
-    }
-
     [Fact(Timeout = 30_000)]
     public async Task A_host_configured_from_configuration_echoes_real_datagrams_and_publishes_metrics()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
-        using IHost host = BuildHost(
+        using IHost host = TestHosts.Build(
             new() { ["UdpSessions:Address"] = "127.0.0.1", ["UdpSessions:Port"] = "0", ["UdpSessions:IoThreads"] = "2", ["UdpSessions:IdleTimeout"] = "00:00:30" },
             (services, configuration) => services.AddUdpSessions<RecordingHandler>(configuration.GetSection(UdpSessionsOptions.SectionName)));
         await host.StartAsync(timeout.Token);
@@ -70,7 +60,7 @@ public class HostingTests
     public async Task A_TCP_server_with_its_framing_is_configured_from_configuration()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
-        using IHost host = BuildHost(
+        using IHost host = TestHosts.Build(
             new()
             {
                 ["UdpSessions:Address"] = "127.0.0.1",
@@ -99,7 +89,7 @@ public class HostingTests
     public async Task The_handler_comes_from_DI_with_its_dependencies_and_code_configuration_applies()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
-        using IHost host = BuildHost([], (services, _) =>
+        using IHost host = TestHosts.Build([], (services, _) =>
         {
             services.AddSingleton<Journal>();
             services.AddUdpSessions<JournalingHandler>(options =>
@@ -123,8 +113,8 @@ public class HostingTests
     public async Task A_listener_serves_the_same_port_over_TCP_with_the_same_handler_and_both_are_measured()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
-        int port = FreePortForBothProtocols();
-        using IHost host = BuildHost(
+        int port = TestHosts.FreePort((ProtocolType.Tcp, IPAddress.Loopback), (ProtocolType.Udp, IPAddress.Loopback));
+        using IHost host = TestHosts.Build(
             new()
             {
                 ["UdpSessions:Address"] = "127.0.0.1",
@@ -137,9 +127,9 @@ public class HostingTests
         Assert.Equal(2, servers.Count);
         Assert.Same(servers.Main, host.Services.GetRequiredService<SessionServer>());
         Assert.Equal(SessionTransport.Udp, servers.Main.Transport);
-        Assert.Equal(SessionTransport.Tcp, servers.Get("tcp").Transport);
+        Assert.Equal(SessionTransport.Tcp, servers.Get("", "tcp").Transport);
         Assert.Equal(port, servers.Main.LocalEndPoint.Port);
-        Assert.Equal(port, servers.Get("tcp").LocalEndPoint.Port);
+        Assert.Equal(port, servers.Get("", "tcp").LocalEndPoint.Port);
 
         using (var udp = new UdpClient(AddressFamily.InterNetwork))
         {
@@ -169,40 +159,18 @@ public class HostingTests
     [Fact(Timeout = 30_000)]
     public async Task An_invalid_listener_fails_the_host_at_start_naming_the_listener()
     {
-        using IHost host = BuildHost(
+        using IHost host = TestHosts.Build(
             new() { ["UdpSessions:Address"] = "127.0.0.1", ["UdpSessions:Listeners:stream:Transport"] = "Tcp", ["UdpSessions:Listeners:stream:Tcp:SendQueueLimit"] = "0" },
             (services, configuration) => services.AddUdpSessions<RecordingHandler>(configuration.GetSection("UdpSessions")));
         OptionsValidationException failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
         Assert.Contains("Listeners:stream: Tcp.SendQueueLimit must be at least 1", failure.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>A loopback port free for both UDP and TCP right now.</summary>
-    private static int FreePortForBothProtocols()
-    {
-        for (int attempt = 0; attempt < 20; attempt++)
-        {
-            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            tcp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            int port = ((IPEndPoint)tcp.LocalEndPoint!).Port;
-            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            try
-            {
-                udp.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-
-        throw new InvalidOperationException("no port free for both protocols in 20 attempts");
-    }
-
     [Fact(Timeout = 30_000)]
     public async Task Without_a_handler_the_async_API_is_served_through_the_injected_server()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
-        using IHost host = BuildHost([], (services, _) => services.AddUdpSessions(options => options.Address = "127.0.0.1"));
+        using IHost host = TestHosts.Build([], (services, _) => services.AddUdpSessions(options => options.Address = "127.0.0.1"));
         await host.StartAsync(timeout.Token);
         SessionServer server = host.Services.GetRequiredService<SessionServer>();
 
@@ -220,12 +188,12 @@ public class HostingTests
 
     [Theory(Timeout = 30_000)]
     [InlineData("IoThreads", "0", "IoThreads must be between 1 and 1024")]
-    [InlineData("Address", "not-an-address", "Address 'not-an-address' is not an IPv4 or IPv6 address")]
+    [InlineData("Address", "not-an-address.invalid", "Address 'not-an-address.invalid' is neither an IPv4 or IPv6 address nor a host name that resolves")]
     [InlineData("Tcp:MaxFrameSize", "0", "Tcp.MaxFrameSize must be between 1")]
     [InlineData("Port", "70000", "Port 70000 is not between 0 and 65535")]
     public async Task Invalid_configuration_fails_the_host_at_start_with_a_clear_message(string key, string value, string expected)
     {
-        using IHost host = BuildHost(
+        using IHost host = TestHosts.Build(
             new() { ["UdpSessions:Address"] = "127.0.0.1", [$"UdpSessions:{key}"] = value },
             (services, configuration) => services.AddUdpSessions<RecordingHandler>(configuration.GetSection("UdpSessions")));
         OptionsValidationException failure = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
@@ -236,7 +204,7 @@ public class HostingTests
     public async Task Stopping_the_host_releases_the_port()
     {
         using CancellationTokenSource timeout = TestTimeout.After(20, TestContext.Current.CancellationToken);
-        using IHost host = BuildHost([], (services, _) => services.AddUdpSessions<RecordingHandler>(options => options.Address = "127.0.0.1"));
+        using IHost host = TestHosts.Build([], (services, _) => services.AddUdpSessions<RecordingHandler>(options => options.Address = "127.0.0.1"));
         await host.StartAsync(timeout.Token);
         IPEndPoint bound = host.Services.GetRequiredService<SessionServer>().LocalEndPoint;
 

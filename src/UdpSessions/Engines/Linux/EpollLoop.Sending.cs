@@ -35,6 +35,7 @@ internal sealed partial class EpollLoop : ISendResults
 
         Counters.DatagramsSent++;
         Counters.BytesSent += datagram.Length;
+        session.CountSent(datagram.Length, onHomeThread: session.Home == this);
         return true;
     }
 
@@ -47,10 +48,15 @@ internal sealed partial class EpollLoop : ISendResults
         }
     }
 
+    /// <summary>A closing session's goodbye leaves before its OnSessionClosed (a no-op when nothing is queued).</summary>
+    protected override void GoodbyeSaid() => FlushSends();
+
     void ISendResults.Failed(Session session, int length, int errno)
     {
         Counters.DatagramsSent--;
         Counters.BytesSent -= length;
+        session.TakeBackSent(length, onHomeThread: session.Home == this);
+        session.CountSendRefused();
         SendCounters counters = Engine.SendCounters;
         if (errno == Errno.EMSGSIZE)
         {

@@ -17,6 +17,9 @@ internal abstract class TcpEngine(SessionServerOptions options, SessionHandler h
         }
     }
 
+    // Messages are bounded by Tcp.MaxFrameSize (SendLengthProblem), not by the UDP send limit.
+    protected override int MaxSendSize => int.MaxValue;
+
     protected override string? SendLengthProblem(int length) => Options.Tcp.Framing != TcpFraming.Raw && length > Options.Tcp.MaxFrameSize
         ? $"The message ({length} bytes) is larger than Tcp.MaxFrameSize ({Options.Tcp.MaxFrameSize})."
         : null;
