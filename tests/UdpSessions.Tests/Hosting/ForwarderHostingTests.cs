@@ -11,14 +11,7 @@ namespace UdpSessions.Tests.Hosting;
 /// <summary>AddUdpForwarder in a real generic host: verified traffic to an upstream, the forwarder's metrics, bad options, stop.</summary>
 public class ForwarderHostingTests
 {
-    private static IHost BuildHost(Action<UdpForwarderOptions> configure)
-    {
-        HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddMetrics();
-        builder.Services.AddLogging();
-        builder.Services.AddUdpForwarder(configure);
-        return builder.Build();
-    }
+    private static IHost BuildHost(Action<UdpForwarderOptions> configure) => TestHosts.Build([], (services, _) => services.AddUdpForwarder(configure));
 
     [Fact(Timeout = 30_000)]
     public async Task A_hosted_forwarder_forwards_real_datagrams_and_publishes_its_metrics()
