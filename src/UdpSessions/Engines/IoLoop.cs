@@ -424,6 +424,7 @@ internal abstract partial class IoLoop
             ReleaseSocket(session);
         }
 
+        DetachAttachments(session);
         Counters.Closed[(int)reason]++;
         try
         {
@@ -446,6 +447,11 @@ internal abstract partial class IoLoop
 
     /// <summary>Closes a closed session's socket once it has been drained (an engine may hold it back a while first).</summary>
     protected virtual void ReleaseSocket(Session session) => Engine.ReleaseSocket(session);
+
+    /// <summary>Detaches (and closes) the session's extra sockets, if the engine has any (epoll: EpollLoop.Attachments.cs).</summary>
+    protected virtual void DetachAttachments(Session session)
+    {
+    }
 
     /// <summary>Closes whatever sockets the engine still holds back, after the loop stopped.</summary>
     protected virtual void ReleaseHeldSockets()

@@ -11,7 +11,14 @@ namespace UdpSessions;
 /// </summary>
 public sealed class ProxyProtocolOptions
 {
-    /// <summary>Where the header is: on the first datagram of each flow (default), or on every datagram.</summary>
+    /// <summary>
+    /// Where the header is: on the first datagram of each flow (<see cref="ProxyProtocolMode.FirstDatagram"/>, the
+    /// default: a balancer with one upstream flow per client, as nginx and <see cref="UdpForwarder"/> keep), or on every
+    /// datagram (<see cref="ProxyProtocolMode.EveryDatagram"/>: each must name the same client as the first, the session
+    /// being the balancer's flow; one that does not, or has none, is dropped and counted). The same modes a
+    /// <see cref="UdpForwarder"/> sends with. <see cref="ProxyProtocolMode.None"/> is refused: leave
+    /// <see cref="SessionServerOptions.ProxyProtocol"/> null instead.
+    /// </summary>
     public ProxyProtocolMode Mode { get; set; } = ProxyProtocolMode.FirstDatagram;
 
     /// <summary>The balancers' addresses (networks): only datagrams from these may, and must, carry a header. At least one.</summary>
@@ -19,9 +26,9 @@ public sealed class ProxyProtocolOptions
 
     internal void Validate()
     {
-        if (!Enum.IsDefined(Mode))
+        if (Mode is not (ProxyProtocolMode.FirstDatagram or ProxyProtocolMode.EveryDatagram))
         {
-            throw new ArgumentException("ProxyProtocol.Mode is not a known mode.", nameof(Mode));
+            throw new ArgumentException("ProxyProtocol.Mode must be FirstDatagram or EveryDatagram (no decoding: leave ProxyProtocol null).", nameof(Mode));
         }
 
         if (AllowedSources is null || AllowedSources.Count == 0)
@@ -33,15 +40,3 @@ public sealed class ProxyProtocolOptions
     internal ProxyProtocolOptions Clone() => new() { Mode = Mode, AllowedSources = [.. AllowedSources] };
 }
 
-/// <summary>Which datagrams of a balancer's flow carry the PROXY header.</summary>
-public enum ProxyProtocolMode
-{
-    /// <summary>The first datagram of each flow (a balancer that keeps one upstream flow per client, as nginx and udps forward do).</summary>
-    FirstDatagram,
-
-    /// <summary>
-    /// Every datagram. Each must name the same client as the first one (the session is the balancer's flow); one that
-    /// does not, or has no header, is dropped and counted.
-    /// </summary>
-    EveryDatagram,
-}

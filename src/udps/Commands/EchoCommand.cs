@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using UdpSessions.Cli.Echo;
@@ -153,7 +152,10 @@ internal static class EchoCommand
             }
             else
             {
-                await ReportEverySecondAsync(server, ended.Token);
+                // The managed heap goes on the line too, for soak runs that watch the server for growth (bench/soak).
+                await EverySecond.ReportAsync(server.GetStatistics, (previous, current, elapsed) => RateLine.Format(previous, current, elapsed) +
+                    string.Create(CultureInfo.InvariantCulture, $" gcHeapKiB={GC.GetTotalMemory(forceFullCollection: false) / 1024} gcs={GC.CollectionCount(0)}"),
+                    ended.Token);
             }
 
             if (shutdown.Terminated && options.DrainTimeout > TimeSpan.Zero && !server.Completion.IsCompleted)
@@ -176,27 +178,5 @@ internal static class EchoCommand
             DtlsCliOptions.WriteStatistics(Console.Out, dtlsStatistics);
         }
         return 0;
-    }
-
-    private static async Task ReportEverySecondAsync(SessionServer server, CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        ServerStatistics previous = server.GetStatistics();
-        long previousTime = Stopwatch.GetTimestamp();
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                ServerStatistics current = server.GetStatistics();
-                long now = Stopwatch.GetTimestamp();
-                // The managed heap goes on the line too, for soak runs that watch the server for growth (bench/soak).
-                Console.WriteLine(RateLine.Format(previous, current, Stopwatch.GetElapsedTime(previousTime, now)) +
-                    string.Create(CultureInfo.InvariantCulture, $" gcHeapKiB={GC.GetTotalMemory(forceFullCollection: false) / 1024} gcs={GC.CollectionCount(0)}"));
-                (previous, previousTime) = (current, now);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
     }
 }

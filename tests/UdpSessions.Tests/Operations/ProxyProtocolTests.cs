@@ -8,7 +8,7 @@ namespace UdpSessions.Tests.Operations;
 /// <summary>
 /// PROXY protocol v2 on the server: the decoder against hand-built headers, and a server behind a "balancer" (a socket
 /// bound to 127.0.0.2, the allowed address) whose sessions report the client named in the header, while a header from
-/// any other address is dropped and counted.
+/// any other address is dropped and counted; and behind the project's own <see cref="UdpForwarder"/> sending PROXY v2.
 /// </summary>
 public class ProxyProtocolTests
 {
@@ -88,6 +88,52 @@ public class ProxyProtocolTests
         ServerChecks.DropsExactly(stats, (DropReason.ProxyHeaderRejected, 2));
         Assert.Equal(3, handler.Sessions.Values.Single().Datagrams);
         Assert.Equal(s_client, handler.Sessions.Values.Single().Session.RemoteEndPoint);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(ProxyProtocolMode.FirstDatagram)]
+    [InlineData(ProxyProtocolMode.EveryDatagram)]
+    public async Task Behind_a_UdpForwarder_that_sends_PROXY_v2_each_session_reports_the_client_behind_it(ProxyProtocolMode mode)
+    {
+        // A real balancer: the project's own forwarder, adding the header as it does for any upstream.
+        CancellationToken cancellationToken = TestContext.Current.CancellationToken;
+        var handler = new RecordingHandler();
+        await using SessionServer server = await SessionServer.StartAsync(new SessionServerOptions
+        {
+            EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            ProxyProtocol = new ProxyProtocolOptions { Mode = mode, AllowedSources = [IPNetwork.Parse("127.0.0.1/32")] },
+        }, handler, cancellationToken: cancellationToken);
+        var forwarding = new UdpForwarderOptions { Server = { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) }, ProxyProtocol = mode };
+        forwarding.Upstreams.Add(new UpstreamOptions(server.LocalEndPoint));
+        await using UdpForwarder forwarder = await UdpForwarder.StartAsync(forwarding, cancellationToken: cancellationToken);
+
+        var clients = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                clients.Add(client);
+                client.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.3"), 0));
+                client.Connect(forwarder.LocalEndPoint);
+                for (int round = 0; round < 3; round++)
+                {
+                    byte[] datagram = [(byte)i, (byte)round];
+                    client.Send(datagram);
+                    Assert.Equal(datagram, await ReceiveAsync(client)); // the echo came back through the forwarder, header-free
+                }
+            }
+
+            Assert.Equal(
+                clients.Select(client => (IPEndPoint)client.LocalEndPoint!).OrderBy(endPoint => endPoint.Port),
+                handler.Sessions.Values.Select(record => record.Session.RemoteEndPoint).OrderBy(endPoint => endPoint.Port));
+            Assert.All(handler.Sessions.Values, record => Assert.Equal(3, record.Datagrams));
+            Assert.Equal(0, server.GetStatistics().GetDropped(DropReason.ProxyHeaderRejected));
+        }
+        finally
+        {
+            clients.ForEach(client => client.Dispose());
+        }
     }
 
     private static Task<SessionServer> StartAsync(SessionHandler handler, ProxyProtocolMode mode) => SessionServer.StartAsync(

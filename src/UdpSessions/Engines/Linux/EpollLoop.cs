@@ -48,8 +48,9 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
     private long _listenerEmptied;
     private long _listenerBatches;
 
-    // Session sockets in this loop's epoll. With none, a loop whose listener keeps yielding datagrams reads it again
-    // without an epoll_wait in between, as a blocking recvmmsg server would (one system call fewer per wake-up).
+    // Session sockets in this loop's epoll. With none (and no attached sockets, which would starve), a loop whose
+    // listener keeps yielding datagrams reads it again without an epoll_wait in between, as a blocking recvmmsg server
+    // would (one system call fewer per wake-up).
     private int _registeredSockets;
     private readonly bool _adaptive;
 
@@ -80,6 +81,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         _epoll.Dispose();
         _receive.Dispose();
         _send.Dispose();
+        _detachBatch?.Dispose();
         NativeMemory.Free(_events);
         NativeMemory.Free(_drainSockaddr);
     }
@@ -94,7 +96,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         while (!Engine.Stopping)
         {
             int count = 0;
-            if (!listenerBusy || _registeredSockets > 0)
+            if (!listenerBusy || _registeredSockets > 0 || _attachments.Count > 0)
             {
                 count = _epoll.Wait(_events, MaxEvents, listenerBusy || PlacementPending ? 0 : WaitTimeoutMilliseconds());
                 if (count < 0)
@@ -125,6 +127,10 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
                 {
                     _epoll.AcknowledgeWake();
                     RunCommands();
+                }
+                else if ((data & AttachmentTable.TagBit) != 0)
+                {
+                    DispatchAttachment(data); // a session's extra socket (EpollLoop.Attachments.cs)
                 }
                 else
                 {
