@@ -81,18 +81,27 @@ public static class ProxyProtocolV2
             throw new ArgumentException("Source and destination must be of one address family.", nameof(destination));
         }
 
-        bool ipv6 = source.AddressFamily == AddressFamily.InterNetworkV6;
-        int addresses = ipv6 ? 16 : 4;
-        int length = HeaderLength(source.AddressFamily);
+        int addresses = source.AddressFamily == AddressFamily.InterNetworkV6 ? 16 : 4;
+        Span<byte> sourceAddress = stackalloc byte[addresses], destinationAddress = stackalloc byte[addresses];
+        source.Address.TryWriteBytes(sourceAddress, out _);
+        destination.Address.TryWriteBytes(destinationAddress, out _);
+        return Write(output, sourceAddress, source.Port, destinationAddress, destination.Port);
+    }
+
+    /// <summary>The header for two addresses given as bytes, both 4 (IPv4) or both 16 (IPv6) long; returns its length.</summary>
+    internal static int Write(Span<byte> output, ReadOnlySpan<byte> source, int sourcePort, ReadOnlySpan<byte> destination, int destinationPort)
+    {
+        int addresses = source.Length;
+        int length = addresses == 16 ? IPv6HeaderLength : IPv4HeaderLength;
         Signature.CopyTo(output);
         output[12] = 0x21; // version 2, PROXY
-        output[13] = ipv6 ? (byte)0x22 : (byte)0x12; // INET6/INET over DGRAM
+        output[13] = addresses == 16 ? (byte)0x22 : (byte)0x12; // INET6/INET over DGRAM
         BinaryPrimitives.WriteUInt16BigEndian(output[14..], (ushort)(length - FixedLength));
         Span<byte> block = output[FixedLength..length];
-        source.Address.TryWriteBytes(block[..addresses], out _);
-        destination.Address.TryWriteBytes(block[addresses..(2 * addresses)], out _);
-        BinaryPrimitives.WriteUInt16BigEndian(block[(2 * addresses)..], (ushort)source.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(block[((2 * addresses) + 2)..], (ushort)destination.Port);
+        source.CopyTo(block);
+        destination.CopyTo(block[addresses..]);
+        BinaryPrimitives.WriteUInt16BigEndian(block[(2 * addresses)..], (ushort)sourcePort);
+        BinaryPrimitives.WriteUInt16BigEndian(block[((2 * addresses) + 2)..], (ushort)destinationPort);
         return length;
     }
 
