@@ -7,6 +7,9 @@ import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchsection import publish  # noqa: E402
+
 BEGIN, END = "<!-- dtls-benchmarks:begin -->", "<!-- dtls-benchmarks:end -->"
 SERVERS = ["udps", "c-openssl"]
 HANDSHAKES = {"hs-psk": "PSK-AES128-CCM8", "hs-ecdhe": "ECDHE-ECDSA-AES128-GCM-SHA256 (P-256)"}
@@ -112,23 +115,10 @@ def section(results, runs):
     return "\n".join(out) + "\n"
 
 
-def splice(benchmarks, text):
-    block = f"{BEGIN}\n{text}{END}\n"
-    content = open(benchmarks).read() if os.path.exists(benchmarks) else ""
-    if BEGIN in content and END in content:
-        content = content[: content.index(BEGIN)] + block + content[content.index(END) + len(END) + 1:]
-    else:
-        content = content.rstrip("\n") + "\n\n" + block
-    with open(benchmarks, "w") as f:
-        f.write(content)
-
-
 def main():
     results = sys.argv[1]
     text = section(results, load(results))
-    with open(os.path.join(HERE, "BENCHMARKS-dtls.md"), "w") as f:
-        f.write(text)
-    splice(os.path.join(HERE, "..", "..", "BENCHMARKS.md"), text)
+    publish(HERE, "BENCHMARKS-dtls.md", text, BEGIN, END)
 
 
 if __name__ == "__main__":

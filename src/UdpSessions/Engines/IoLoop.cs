@@ -241,7 +241,7 @@ internal abstract partial class IoLoop
         }
         else
         {
-            Counters.Dropped[(int)DropReason.ReceiveQueueFull]++;
+            Counters.Dropped[(int)Handler.TakeRefusalReason()]++;
         }
     }
 
@@ -301,8 +301,19 @@ internal abstract partial class IoLoop
             return; // a known session's peer at a new address (IoLoop.Layers.cs)
         }
 
+        if (Engine.Draining && DivertNewPeer(peer, local, datagram))
+        {
+            return; // a draining server takes no new peer (EpollLoop.Drain.cs)
+        }
+
         Accept(peer, local, datagram);
     }
+
+    /// <summary>
+    /// A new peer's datagram while the server drains: handed to the successor or dropped and counted; true when it
+    /// was taken care of (false: accepted as usual).
+    /// </summary>
+    protected virtual bool DivertNewPeer(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> datagram) => false;
 
     /// <summary>A datagram of a session of this loop without a socket of its own was read from the listener (about to be delivered).</summary>
     protected virtual void OnListenerDatagram(Session session)

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using UdpSessions.Internal;
 
 namespace UdpSessions.Forwarding;
@@ -12,33 +11,16 @@ namespace UdpSessions.Forwarding;
 /// </summary>
 internal static class ProxyHeaderV2
 {
-    public const int IPv4Length = 16 + 12;
-    public const int IPv6Length = 16 + 36;
-
-    public const byte VersionAndProxyCommand = 0x21;
-    public const byte UdpOverIPv4 = 0x12;
-    public const byte UdpOverIPv6 = 0x22;
-
-    public static ReadOnlySpan<byte> Signature => [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A];
-
     /// <summary>The header for a client at <paramref name="client"/> that wrote to <paramref name="local"/>.</summary>
     public static byte[] Create(in PeerAddress client, in PeerAddress local)
     {
         bool ipv4 = IsIPv4(client) && IsIPv4(local);
-        byte[] header = new byte[ipv4 ? IPv4Length : IPv6Length];
-        Signature.CopyTo(header);
-        header[12] = VersionAndProxyCommand;
-        header[13] = ipv4 ? UdpOverIPv4 : UdpOverIPv6;
-        BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(14), (ushort)(header.Length - 16));
-        Span<byte> sixteen = stackalloc byte[16];
-        int addressLength = ipv4 ? 4 : 16;
-        Span<byte> addresses = header.AsSpan(16);
-        client.WriteAddress16(sixteen);
-        sixteen[(16 - addressLength)..].CopyTo(addresses);
-        local.WriteAddress16(sixteen);
-        sixteen[(16 - addressLength)..].CopyTo(addresses[addressLength..]);
-        BinaryPrimitives.WriteUInt16BigEndian(addresses[(2 * addressLength)..], (ushort)client.Port);
-        BinaryPrimitives.WriteUInt16BigEndian(addresses[((2 * addressLength) + 2)..], (ushort)local.Port);
+        Span<byte> source = stackalloc byte[16], destination = stackalloc byte[16];
+        client.WriteAddress16(source);
+        local.WriteAddress16(destination);
+        int skip = ipv4 ? 12 : 0; // an IPv4 address is the last 4 bytes of its mapped form
+        byte[] header = new byte[ipv4 ? ProxyProtocol.ProxyProtocolV2.IPv4HeaderLength : ProxyProtocol.ProxyProtocolV2.IPv6HeaderLength];
+        ProxyProtocol.ProxyProtocolV2.Write(header, source[skip..], client.Port, destination[skip..], local.Port);
         return header;
     }
 

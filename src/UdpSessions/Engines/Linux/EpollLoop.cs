@@ -91,6 +91,8 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         t_current = this;
         SessionTable table = Engine.Registry.Table;
         bool listenerBusy = false;
+        RouteTakenOver(TakenOver, counted: true);
+        TakenOver = null;
         while (!Engine.Stopping)
         {
             int count = 0;
@@ -149,6 +151,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
             }
 
             PlaceSessions();
+            ContinueDrain();
             RunCommands();
             DeliverRedirectedBacklog();
             AdvanceTimers();
@@ -182,6 +185,11 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
     private int ReadListener(int batches)
     {
         int total = 0;
+        if (_listenerReleased)
+        {
+            return 0; // handed over or retired (EpollLoop.Drain.cs)
+        }
+
         for (int batch = 0; batch < batches; batch++)
         {
             int received = _receive.Receive(_listener.Socket, _receive.Capacity, out int errno);
