@@ -8,7 +8,9 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from sections import publish  # noqa: E402
+from benchsection import publish  # noqa: E402
+
+BEGIN, END = "<!-- bulk-benchmarks:begin -->", "<!-- bulk-benchmarks:end -->"
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIRECTIONS = {
@@ -80,7 +82,7 @@ def section(results, runs):
 def main():
     results = sys.argv[1]
     text = section(results, load(results))
-    publish(os.path.join(HERE, ".."), "bulk", text)
+    publish(HERE, "BENCHMARKS-bulk.md", text, BEGIN, END)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from sections import publish  # noqa: E402
+from benchsection import publish  # noqa: E402
 
+BEGIN, END = "<!-- dtls-benchmarks:begin -->", "<!-- dtls-benchmarks:end -->"
 SERVERS = ["udps", "c-openssl"]
 HANDSHAKES = {"hs-psk": "PSK-AES128-CCM8", "hs-ecdhe": "ECDHE-ECDSA-AES128-GCM-SHA256 (P-256)"}
 RECORDS = {"rec-gcm": "ECDHE-ECDSA-AES128-GCM-SHA256", "rec-ccm8": "PSK-AES128-CCM8"}
@@ -117,7 +118,7 @@ def section(results, runs):
 def main():
     results = sys.argv[1]
     text = section(results, load(results))
-    publish(os.path.join(HERE, ".."), "dtls", text)
+    publish(HERE, "BENCHMARKS-dtls.md", text, BEGIN, END)
 
 
 if __name__ == "__main__":

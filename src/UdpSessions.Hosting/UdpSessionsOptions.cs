@@ -30,6 +30,22 @@ public sealed class UdpSessionsOptions
     /// </summary>
     public Dictionary<string, UdpSessionsListenerOptions> Listeners { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// When the host stops (SIGTERM from systemd or a deploy), drain every server (<see cref="SessionServer.DrainAsync"/>:
+    /// no new peer, sessions kept on sockets of their own and served until they end) for up to
+    /// <see cref="SessionServerOptions.DrainTimeout"/>, within the host's shutdown timeout, instead of closing every
+    /// session at once (docs/operations.md). Default: false.
+    /// </summary>
+    public bool DrainOnStop { get; set; }
+
+    /// <summary>
+    /// Serve the datagram sockets systemd passed to the process (socket activation, <see cref="SocketActivation.DatagramSockets"/>)
+    /// on the main server instead of binding <see cref="Address"/> and <see cref="Port"/>, when it passed any, as
+    /// Kestrel's <c>UseSystemd</c> does; pair with <c>Microsoft.Extensions.Hosting.Systemd</c> (<c>AddSystemd()</c>) for
+    /// the service's readiness and logging. Default: false.
+    /// </summary>
+    public bool UseSystemdSockets { get; set; }
+
     /// <summary>Configuration keys that no setting reads (found when bound from configuration); reported by validation.</summary>
     internal List<string> UnknownKeys { get; } = [];
 
@@ -37,6 +53,11 @@ public sealed class UdpSessionsOptions
     internal SessionServerOptions BuildServerOptions()
     {
         Server.EndPoint = new IPEndPoint(AddressResolution.Resolve(Address), Port);
+        if (UseSystemdSockets && SocketActivation.DatagramSockets() is { Count: > 0 } sockets)
+        {
+            Server.ListenerFileDescriptors = sockets;
+        }
+
         return Server;
     }
 
@@ -51,6 +72,8 @@ public sealed class UdpSessionsOptions
             options.EndPoint = new IPEndPoint(AddressResolution.Resolve(listener.Address ?? Address), listener.Port ?? Port);
             options.Transport = listener.Transport;
             options.Tcp = listener.Tcp ?? main.Tcp.Clone();
+            options.ListenerFileDescriptors = null; // systemd's sockets are the main server's
+            options.HandoverPath = main.HandoverPath is null ? null : $"{main.HandoverPath}.{name}"; // one handover socket per server
             yield return (name, options);
         }
     }

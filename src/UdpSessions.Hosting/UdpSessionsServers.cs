@@ -48,6 +48,9 @@ public sealed class UdpSessionsServers : IReadOnlyList<SessionServer>
             : $"The {server} has no listener named '{listener}'.");
     }
 
+    /// <summary>The servers with the registration each belongs to.</summary>
+    internal IReadOnlyList<Entry> Entries => _entries;
+
     /// <inheritdoc />
     public IEnumerator<SessionServer> GetEnumerator() => _entries.Select(entry => entry.Instance).GetEnumerator();
 

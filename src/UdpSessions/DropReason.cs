@@ -42,4 +42,16 @@ public enum DropReason
     /// listeners) while this thread already held its limit of such hand-overs behind a slow handler.
     /// </summary>
     RedirectQueueFull,
+
+    /// <summary>
+    /// From an unknown peer while the server drains with no successor to hand it to (<see cref="SessionServer.DrainAsync"/>),
+    /// or after the listeners were handed over; a server draining takes no new peer.
+    /// </summary>
+    Draining,
+
+    /// <summary>
+    /// A PROXY protocol header that was not accepted: from a source not in <see cref="ProxyProtocolOptions.AllowedSources"/>,
+    /// malformed, missing where one was required, or naming another client than the session's.
+    /// </summary>
+    ProxyHeaderRejected,
 }

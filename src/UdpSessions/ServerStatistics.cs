@@ -4,7 +4,8 @@ namespace UdpSessions;
 
 /// <summary>
 /// A snapshot of a server's counters. Every datagram read from a socket is either delivered or dropped with a cause:
-/// <c>DatagramsReceived == DatagramsDelivered + sum of GetDropped(reason)</c> once the server is quiet.
+/// <c>DatagramsReceived == DatagramsDelivered + sum of GetDropped(reason) + DatagramsHandedOver</c> once the server
+/// is quiet (the last term is non-zero only on a server that handed its listeners to a successor).
 /// </summary>
 public sealed class ServerStatistics
 {
@@ -36,6 +37,10 @@ public sealed class ServerStatistics
             DatagramsSent += Volatile.Read(ref c.DatagramsSent);
             BytesSent += Volatile.Read(ref c.BytesSent);
             ConnectionsRefused += Volatile.Read(ref c.ConnectionsRefused);
+            SessionsKeptForDrain += Volatile.Read(ref c.SessionsKeptForDrain);
+            SessionsNotKept += Volatile.Read(ref c.SessionsNotKept);
+            DatagramsHandedOver += Volatile.Read(ref c.DatagramsHandedOver);
+            DatagramsTakenOver += Volatile.Read(ref c.DatagramsTakenOver);
 
             SegmentedSends += Volatile.Read(ref c.SegmentedSends);
             SegmentationFallbacks += Volatile.Read(ref c.SegmentationFallbacks);
@@ -180,6 +185,29 @@ public sealed class ServerStatistics
 
     /// <summary>Challenges the listening socket refused (send buffer full, or another error); the peer may simply retry.</summary>
     public long ChallengesNotSent { get; }
+
+    /// <summary>
+    /// Draining (epoll engine): sessions that were on the listeners when the drain began and were given a connected
+    /// socket of their own, so that they keep receiving after the listeners are handed over or left.
+    /// </summary>
+    public long SessionsKeptForDrain { get; }
+
+    /// <summary>
+    /// Draining: sessions that could get no socket of their own (an IPv4 wildcard listener, a kernel before 6.13, no
+    /// fd left, a listener without SO_REUSEPORT) and were closed (<see cref="SessionCloseReason.ServerShutdown"/>)
+    /// when the listeners were handed over or left; their peers' next datagrams start sessions wherever the port's
+    /// traffic goes then (the successor).
+    /// </summary>
+    public long SessionsNotKept { get; }
+
+    /// <summary>
+    /// Draining towards a successor: new peers' datagrams read from the listeners before they were handed over, passed
+    /// to the successor with them (counted in <see cref="DatagramsReceived"/>, neither delivered nor dropped here).
+    /// </summary>
+    public long DatagramsHandedOver { get; }
+
+    /// <summary>Datagrams the predecessor read for new peers and passed on with its listeners (counted in <see cref="DatagramsReceived"/>).</summary>
+    public long DatagramsTakenOver { get; }
 
     /// <summary>Datagrams dropped for <paramref name="reason"/>.</summary>
     public long GetDropped(DropReason reason) => _dropped[(int)reason];

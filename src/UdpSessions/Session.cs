@@ -108,6 +108,9 @@ public sealed partial class Session : IAsyncDisposable
     /// <inheritdoc />
     public override string ToString() => $"Session {Id} {RemoteEndPoint} -> {LocalEndPoint}";
 
+    /// <summary>The client a balancer named in a PROXY header (ProxyProtocol/): what <see cref="RemoteEndPoint"/> reports from then on.</summary>
+    internal void SetRemoteEndPoint(IPEndPoint endPoint) => _remoteEndPoint = endPoint;
+
     /// <summary>The I/O loop that owns this session: it alone reads for it and runs its callbacks.</summary>
     internal IoLoop Home { get; }
 

@@ -26,6 +26,9 @@ public abstract class SessionHandler
         return true;
     }
 
+    /// <summary>Why the last <see cref="Deliver"/> on this thread returned false (a layer may refuse for a cause of its own).</summary>
+    internal virtual DropReason TakeRefusalReason() => DropReason.ReceiveQueueFull;
+
     /// <summary>
     /// The session is closing (any reason: idle timeout, <see cref="Session.Close()"/>, server shutdown, error) and
     /// its socket is still there: the place for a goodbye. <see cref="Session.Send"/> still works here (the I/O

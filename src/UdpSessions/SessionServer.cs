@@ -23,6 +23,9 @@ public sealed partial class SessionServer : IAsyncDisposable
     private readonly DtlsSessionHandler? _dtls;
     private readonly UdpEngine _engine;
     private readonly Lock _lifecycle = new();
+    private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Handover.HandoverServer? _handoverServer;
+    private Task? _drainTask;
     private Task? _stopTask;
     private bool _started;
 
@@ -47,6 +50,11 @@ public sealed partial class SessionServer : IAsyncDisposable
         if (Engine == EngineKind.Portable)
         {
             copy.IoThreads = 1;
+        }
+
+        if (copy.ProxyProtocol is not null)
+        {
+            handler = new ProxyProtocol.ProxyProtocolHandler(handler, copy.ProxyProtocol); // the accept gate checks first datagrams
         }
 
         if (copy.Dtls is not null)
@@ -99,7 +107,11 @@ public sealed partial class SessionServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Binds the endpoint and starts the I/O threads.</summary>
+    /// <summary>
+    /// Binds the endpoint and starts the I/O threads; or, with <see cref="SessionServerOptions.HandoverPath"/> and a
+    /// server listening there, takes that server's listening sockets instead (it drains), and with
+    /// <see cref="SessionServerOptions.ListenerFileDescriptors"/> serves the sockets given.
+    /// </summary>
     public ValueTask StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -111,12 +123,98 @@ public sealed partial class SessionServer : IAsyncDisposable
                 throw new InvalidOperationException("The server is already started.");
             }
 
-            _engine.Start();
+            StartEngine();
             _started = true;
         }
 
         Log.Started(_engine.Logger, LocalEndPoint, Engine.ToString(), Options.IoThreads, _engine.Description);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>True once the server drains (<see cref="DrainAsync"/>, or a successor took its listeners): it takes no new peer.</summary>
+    public bool IsDraining => _engine.Draining;
+
+    /// <summary>Completes when the server has stopped: <see cref="StopAsync"/>, or the end of a drain.</summary>
+    public Task Completion => _completed.Task;
+
+    /// <summary>
+    /// Drains the server (epoll engine; other engines stop at once): it takes no new peer, gives every session served
+    /// on the listeners a connected socket of its own where it can (so that the kernel keeps routing the peer here),
+    /// reads what is still queued on its listeners, takes the listeners out of the port (the port's other sockets,
+    /// e.g. another process sharing it with <see cref="SessionServerOptions.SharedPort"/>, get its traffic from then
+    /// on), and serves its sessions until they have all ended or <paramref name="timeout"/> has passed, then stops.
+    /// Sessions that could not get a socket are closed when the listeners go (<see cref="ServerStatistics.SessionsNotKept"/>).
+    /// A server whose listeners a successor took (<see cref="SessionServerOptions.HandoverPath"/>) is draining already:
+    /// this waits for that drain. The token abandons the wait, not the drain.
+    /// </summary>
+    public async ValueTask DrainAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        Task drain;
+        lock (_lifecycle)
+        {
+            drain = _drainTask ??= _started && _stopTask is null ? DrainCoreAsync(timeout, leavePort: true) : StopAsync(CancellationToken.None).AsTask();
+        }
+
+        await drain.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void StartEngine()
+    {
+        if (_engine is not EpollEngine epoll || Options.HandoverPath is not { } path)
+        {
+            _engine.Start();
+            return;
+        }
+
+        using Handover.HandoverClient? predecessor = Handover.HandoverClient.TryTakeOver(path);
+        epoll.Inherited = predecessor?.Listeners;
+        try
+        {
+            _engine.Start();
+        }
+        catch
+        {
+            epoll.Inherited = null;
+            throw; // the predecessor, not acknowledged, serves its listeners again
+        }
+
+        predecessor?.Acknowledge(_engine.Logger, path, _engine.LocalEndPoint);
+        _handoverServer = Handover.HandoverServer.Start(path, epoll, () =>
+        {
+            lock (_lifecycle)
+            {
+                return _drainTask ??= DrainCoreAsync(Options.DrainTimeout, leavePort: false);
+            }
+        });
+    }
+
+    private async Task DrainCoreAsync(TimeSpan timeout, bool leavePort)
+    {
+        long started = Environment.TickCount64;
+        try
+        {
+            if (leavePort && _engine is EpollEngine epoll)
+            {
+                _handoverServer?.Dispose(); // no successor from now on: this server is leaving the port
+                await epoll.LeavePortAsync().ConfigureAwait(false);
+            }
+
+            if (_engine is EpollEngine)
+            {
+                long deadline = started + (long)timeout.TotalMilliseconds;
+                while (_engine.Registry.ActiveCount > 0 && Environment.TickCount64 < deadline && _stopTask is null)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(deadline - Environment.TickCount64, 1, 20))).ConfigureAwait(false);
+                }
+            }
+
+            Log.Drained(_engine.Logger, LocalEndPoint, Environment.TickCount64 - started, _engine.Registry.ActiveCount);
+        }
+        finally
+        {
+            await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     /// <summary>The server's counters now.</summary>
@@ -180,6 +278,7 @@ public sealed partial class SessionServer : IAsyncDisposable
     {
         try
         {
+            _handoverServer?.Dispose();
             if (_started)
             {
                 await _engine.StopAsync().ConfigureAwait(false);
@@ -189,6 +288,7 @@ public sealed partial class SessionServer : IAsyncDisposable
         {
             _dtls?.Dispose();
             _asyncHandler?.Complete();
+            _completed.TrySetResult();
         }
     }
 

@@ -160,6 +160,43 @@ public sealed class SessionServerOptions
     /// </summary>
     public Dtls.DtlsOptions? Dtls { get; set; }
 
+    /// <summary>
+    /// Join the endpoint's SO_REUSEPORT group when another process of the same user holds it, instead of failing (epoll
+    /// engine). Several processes then serve one port; the kernel's own hash of each datagram's addresses spreads the
+    /// peers over all their listeners, and moves some of them when a process joins or leaves (docs/operations.md). No
+    /// steering program is attached (it would steer the other processes' traffic too), replies leave from the
+    /// listeners, and on a wildcard address sessions stay on the listeners. Needs a port other than 0. Default: false.
+    /// </summary>
+    public bool SharedPort { get; set; }
+
+    /// <summary>
+    /// Already bound UDP sockets to serve instead of binding <see cref="EndPoint"/> (epoll engine): socket activation,
+    /// e.g. <see cref="SocketActivation.DatagramSockets"/> from systemd. One I/O thread per socket; the server owns and
+    /// closes them. All must be bound to one address and port. Sockets without SO_REUSEPORT (systemd's default) keep
+    /// every session on the listener. Null: bind <see cref="EndPoint"/>. Default: null.
+    /// </summary>
+    public IReadOnlyList<int>? ListenerFileDescriptors { get; set; }
+
+    /// <summary>
+    /// A Unix socket path for graceful restarts (epoll engine, docs/operations.md). At start, if a server listens there,
+    /// this one takes its listening sockets (passed with SCM_RIGHTS, with the new peers' datagrams it read while it got
+    /// ready) instead of binding, and that server drains; then this one listens there for its own successor.
+    /// Null: no handover. Default: null.
+    /// </summary>
+    public string? HandoverPath { get; set; }
+
+    /// <summary>
+    /// How long a server that handed its listeners to a successor keeps serving its sessions before it stops (it stops
+    /// earlier once they have all ended). <see cref="SessionServer.DrainAsync"/> takes its own. Default: 30 s.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// PROXY protocol v2 decoding (from balancers that add it), or null for none. See <see cref="ProxyProtocolOptions"/>.
+    /// Default: null.
+    /// </summary>
+    public ProxyProtocolOptions? ProxyProtocol { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -199,6 +236,16 @@ public sealed class SessionServerOptions
             Dtls.Validate();
         }
 
+        Require(!SharedPort || EndPoint.Port != 0 || ListenerFileDescriptors is { Count: > 0 }, nameof(SharedPort), "needs a port other than 0");
+        Require(ListenerFileDescriptors is null || ListenerFileDescriptors.All(fd => fd >= 0), nameof(ListenerFileDescriptors), "must be file descriptors (0 or more)");
+        Require(DrainTimeout >= TimeSpan.Zero && DrainTimeout <= TimeSpan.FromDays(1), nameof(DrainTimeout), "must be between 0 and one day");
+        Require(HandoverPath is null || HandoverPath.Length is > 0 and < 108, nameof(HandoverPath), "must be a path of 1 to 107 bytes (a Unix socket address)");
+        if (ProxyProtocol is not null)
+        {
+            Require(Transport == SessionTransport.Udp && Dtls is null, nameof(ProxyProtocol), "needs Transport = Udp without DTLS");
+            ProxyProtocol.Validate();
+        }
+
         foreach ((bool valid, string name, string problem) in Tcp.Checks())
         {
             Require(valid, $"{nameof(Tcp)}.{name}", problem);
@@ -228,6 +275,8 @@ public sealed class SessionServerOptions
         var copy = (SessionServerOptions)MemberwiseClone();
         copy.Tcp = Tcp?.Clone()!;
         copy.Dtls = Dtls?.Clone();
+        copy.ProxyProtocol = ProxyProtocol?.Clone();
+        copy.ListenerFileDescriptors = ListenerFileDescriptors is null ? null : [.. ListenerFileDescriptors];
         return copy;
     }
 

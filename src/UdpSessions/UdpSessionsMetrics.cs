@@ -41,6 +41,31 @@ public static class UdpSessionsMetrics
         return AddInstruments(new Meter(MeterName), servers);
     }
 
+    /// <summary>
+    /// Creates the meter from <paramref name="meterFactory"/> with the instruments of a started forwarder: its server's
+    /// (the client side) and the forwarder's own (<c>udpsessions.forward.*</c>: each direction, drops, upstream health).
+    /// </summary>
+    public static Meter Publish(IMeterFactory meterFactory, UdpForwarder forwarder)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(forwarder);
+        return AddForwarderInstruments(meterFactory.Create(MeterName), forwarder);
+    }
+
+    /// <summary>Creates the meter with the instruments of a started forwarder, without dependency injection; dispose it to withdraw them.</summary>
+    public static Meter Publish(UdpForwarder forwarder)
+    {
+        ArgumentNullException.ThrowIfNull(forwarder);
+        return AddForwarderInstruments(new Meter(MeterName), forwarder);
+    }
+
+    private static Meter AddForwarderInstruments(Meter meter, UdpForwarder forwarder)
+    {
+        AddInstruments(meter, [forwarder.Server]);
+        Forwarding.ForwarderInstruments.Add(meter, forwarder);
+        return meter;
+    }
+
     private static Meter AddInstruments(Meter meter, IReadOnlyList<SessionServer> servers)
     {
         Observed[] observed = [.. servers.Select(server => new Observed(server))];

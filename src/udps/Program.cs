@@ -4,6 +4,7 @@ using UdpSessions.Cli.Commands;
 var root = new RootCommand("udps: tools for UdpSessions servers.")
 {
     EchoCommand.Create(),
+    ForwardCommand.Create(),
     DemoCommand.Create(),
     LoadCommand.Create(),
     PlotCommand.Create(),

@@ -30,6 +30,9 @@ internal sealed class ShutdownSignal : IDisposable
 
     public CancellationToken Token => _source.Token;
 
+    /// <summary>True when the stop was asked for by SIGTERM (a service manager, a deploy): servers drain on it.</summary>
+    public bool Terminated { get; private set; }
+
     public void Dispose()
     {
         foreach (PosixSignalRegistration registration in _registrations)
@@ -49,6 +52,7 @@ internal sealed class ShutdownSignal : IDisposable
 
         // Keep the runtime from ending the process before the server has closed its sessions.
         context.Cancel = true;
+        Terminated = context.Signal == PosixSignal.SIGTERM;
         try
         {
             _source.Cancel();

@@ -20,11 +20,11 @@ public partial class EchoMetricsTests
     public async Task Echo_serves_its_counters_in_Prometheus_text_format_with_the_values_of_the_traffic()
     {
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
-        int metricsPort = FreeTcpPort();
+        int metricsPort = ServerProcesses.FreeTcpPort();
         using UdpsProcess echo = UdpsProcess.Start(
             "echo", "--host", "127.0.0.1", "--port", "0", "--quiet", "--max-datagram-size", MaxDatagramSize.ToString(CultureInfo.InvariantCulture),
             "--metrics", $"http://127.0.0.1:{metricsPort}/");
-        int udpPort = await WaitForUdpPortAsync(echo, cancellationToken);
+        int udpPort = await ServerProcesses.WaitForUdpPortAsync(echo, cancellationToken);
         Assert.Contains($"Prometheus metrics on http://127.0.0.1:{metricsPort}/metrics", echo.StandardOutput);
 
         // Each client is one session: it sends its datagrams one at a time and checks every echo.
@@ -54,7 +54,7 @@ public partial class EchoMetricsTests
 
         // Replies can overtake the server's own counting of them by a moment: scrape until the totals arrive (bounded).
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        PrometheusScrape scrape = await EventuallyAsync(
+        PrometheusScrape scrape = await ServerProcesses.EventuallyAsync(
             async () => new PrometheusScrape(await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"), cancellationToken)),
             s => s.Value("udpsessions_datagrams_sent_total", server) == Echoed && s.Value("udpsessions_datagrams_received_total", server) == Received,
             cancellationToken);
@@ -107,43 +107,4 @@ public partial class EchoMetricsTests
             Assert.Contains("--metrics must be", run.StandardError);
         }
     }
-
-    private static int FreeTcpPort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
-    private static async Task<int> WaitForUdpPortAsync(UdpsProcess echo, CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            Match listening = Listening().Match(echo.StandardOutput);
-            if (listening.Success)
-            {
-                return int.Parse(listening.Groups[1].Value, CultureInfo.InvariantCulture);
-            }
-
-            Assert.False(echo.HasExited, echo.ToString());
-            await Task.Delay(50, deadline.Token);
-        }
-    }
-
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, CancellationToken cancellationToken)
-    {
-        T value = await read();
-        for (int attempt = 0; attempt < 100 && !done(value); attempt++)
-        {
-            await Task.Delay(100, cancellationToken);
-            value = await read();
-        }
-
-        return value;
-    }
-
-    [GeneratedRegex(@"listening on UDP 127\.0\.0\.1:(\d+)")]
-    private static partial Regex Listening();
 }

@@ -38,15 +38,14 @@ internal sealed class UdpsProcess : IDisposable
         }
     }
 
-    public static UdpsProcess Start(params string[] arguments)
+    public static UdpsProcess Start(params string[] arguments) =>
+        Start(new ProcessStartInfo("dotnet"), [Path.Combine(AppContext.BaseDirectory, "udps.dll"), .. arguments]);
+
+    private static UdpsProcess Start(ProcessStartInfo info, string[] arguments)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "udps.dll"));
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);
@@ -89,9 +88,39 @@ internal sealed class UdpsProcess : IDisposable
     }
 
     /// <summary>Sends SIGINT, as Ctrl+C in a terminal does.</summary>
-    public void Interrupt()
+    public void Interrupt() => Signal("-INT");
+
+    /// <summary>Sends SIGTERM, as a service manager stopping the service does.</summary>
+    public void Terminate() => Signal("-TERM");
+
+    /// <summary>Sends SIGKILL: the process ends at once, without closing anything itself.</summary>
+    public void KillHard() => Signal("-KILL");
+
+    /// <summary>Starts <paramref name="program"/> with the udps command line after its own arguments (e.g. systemd-socket-activate).</summary>
+    public static UdpsProcess StartUnder(string program, string[] programArguments, params string[] arguments) =>
+        Start(new ProcessStartInfo(program), [.. programArguments, "dotnet", Path.Combine(AppContext.BaseDirectory, "udps.dll"), .. arguments]);
+
+    /// <summary>Waits (bounded) for the "listening on UDP ADDRESS:PORT" line and returns the port.</summary>
+    public async Task<int> WaitForUdpPortAsync(CancellationToken cancellationToken)
     {
-        using Process kill = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            System.Text.RegularExpressions.Match listening = System.Text.RegularExpressions.Regex.Match(StandardOutput, @"listening on UDP \S+:(\d+) ");
+            if (listening.Success)
+            {
+                return int.Parse(listening.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            Assert.False(HasExited, "udps ended before it listened: " + ToString());
+            await Task.Delay(50, deadline.Token);
+        }
+    }
+
+    private void Signal(string signal)
+    {
+        using Process kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
     }
 

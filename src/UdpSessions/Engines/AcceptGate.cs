@@ -14,6 +14,7 @@ internal sealed class AcceptGate(UdpEngine engine)
     private static byte[]? t_challenge;
 
     private readonly AcceptFilter? _filter = engine.Options.AcceptFilter;
+    private readonly ProxyProtocol.ProxyProtocolGate? _proxy = (engine.Handler as ProxyProtocol.ProxyProtocolHandler)?.Gate;
     private readonly NewSessionRateLimiter? _limiter = engine.Options.MaxNewSessionsPerSecond is not null || engine.Options.MaxNewSessionsPerSecondPerSource is not null
         ? new NewSessionRateLimiter(engine.Options, Environment.TickCount64)
         : null;
@@ -27,6 +28,11 @@ internal sealed class AcceptGate(UdpEngine engine)
         if (engine.Registry.ActiveCount >= engine.Options.MaxSessions)
         {
             return Drop(loop, DropReason.SessionLimit);
+        }
+
+        if (_proxy is not null && !_proxy.Admits(peer, datagram))
+        {
+            return Drop(loop, DropReason.ProxyHeaderRejected); // a balancer's datagram without a header, or a header from anyone else
         }
 
         if (_filter is not null && !PassesFilter(loop, peer, local, datagram))

@@ -241,7 +241,7 @@ internal abstract partial class IoLoop
         }
         else
         {
-            Counters.Dropped[(int)DropReason.ReceiveQueueFull]++;
+            Counters.Dropped[(int)Handler.TakeRefusalReason()]++;
         }
     }
 
@@ -301,8 +301,19 @@ internal abstract partial class IoLoop
             return; // a known session's peer at a new address (IoLoop.Layers.cs)
         }
 
+        if (Engine.Draining && DivertNewPeer(peer, local, datagram))
+        {
+            return; // a draining server takes no new peer (EpollLoop.Drain.cs)
+        }
+
         Accept(peer, local, datagram);
     }
+
+    /// <summary>
+    /// A new peer's datagram while the server drains: handed to the successor or dropped and counted; true when it
+    /// was taken care of (false: accepted as usual).
+    /// </summary>
+    protected virtual bool DivertNewPeer(in PeerAddress peer, in PeerAddress local, ReadOnlySpan<byte> datagram) => false;
 
     /// <summary>A datagram of a session of this loop without a socket of its own was read from the listener (about to be delivered).</summary>
     protected virtual void OnListenerDatagram(Session session)
@@ -413,6 +424,7 @@ internal abstract partial class IoLoop
             ReleaseSocket(session);
         }
 
+        DetachAttachments(session);
         Counters.Closed[(int)reason]++;
         try
         {
@@ -435,6 +447,11 @@ internal abstract partial class IoLoop
 
     /// <summary>Closes a closed session's socket once it has been drained (an engine may hold it back a while first).</summary>
     protected virtual void ReleaseSocket(Session session) => Engine.ReleaseSocket(session);
+
+    /// <summary>Detaches (and closes) the session's extra sockets, if the engine has any (epoll: EpollLoop.Attachments.cs).</summary>
+    protected virtual void DetachAttachments(Session session)
+    {
+    }
 
     /// <summary>Closes whatever sockets the engine still holds back, after the loop stopped.</summary>
     protected virtual void ReleaseHeldSockets()

@@ -34,6 +34,9 @@ internal abstract partial class UdpEngine
 
     public bool Stopping => _stopping;
 
+    /// <summary>True once the server drains: new peers are handed to a successor or dropped (EpollEngine.Drain.cs).</summary>
+    public bool Draining { get; protected set; }
+
     /// <summary>The bound endpoint (port 0 resolved), known once started and kept after stop.</summary>
     public IPEndPoint LocalEndPoint { get; protected set; } = new(IPAddress.None, 0);
 

@@ -22,6 +22,10 @@ internal sealed class LoopCounters
     public long DatagramsSent; // sends made on this loop's own thread (from its callbacks)
     public long BytesSent;
     public long ConnectionsRefused; // TCP: accepted by the kernel, refused at the session limit
+    public long SessionsKeptForDrain; // given a socket of their own when the server began to drain
+    public long SessionsNotKept; // closed when the listeners were handed over or left: no socket of their own to give
+    public long DatagramsHandedOver; // new peers' datagrams read while draining, passed to the successor
+    public long DatagramsTakenOver; // the predecessor's, received with its listeners
 
     public long SegmentedSends; // UDP_SEGMENT sends queued by this loop (each carries several datagrams)
     public long SegmentationFallbacks; // UDP_SEGMENT sends the kernel refused, sent again as separate datagrams

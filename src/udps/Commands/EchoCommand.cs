@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using UdpSessions.Cli.Echo;
@@ -29,6 +28,8 @@ internal static class EchoCommand
         var hardening = new HardeningOptions();
         var dtls = new DtlsCliOptions();
         var metrics = new MetricsOption();
+        var operations = new OperationsOptions();
+        var tag = new Option<string?>("--tag") { Description = "Start every reply with this text, to tell which server process answered (handover and balancer tests)." };
         Option<string> mode = CliOptions.Choice("--mode", "epoll registration: level (level-triggered) or oneshot (EPOLLET|EPOLLONESHOT).", "level", "level", "oneshot");
         var idle = new Option<double>("--idle-timeout-seconds")
         {
@@ -69,6 +70,8 @@ internal static class EchoCommand
         command.Options.Add(statsFile);
         command.Options.Add(quiet);
         metrics.AddTo(command);
+        operations.AddTo(command);
+        command.Options.Add(tag);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -96,6 +99,7 @@ internal static class EchoCommand
             }
 
             hardening.ApplyTo(parseResult, options);
+            operations.ApplyTo(parseResult, options);
             dtls.ApplyTo(parseResult, options);
             if (parseResult.GetValue(maxSessions) is int max)
             {
@@ -107,22 +111,23 @@ internal static class EchoCommand
                 options.MaxDatagramSize = size;
             }
 
-            return await RunAsync(options, parseResult.GetValue(statsFile), parseResult.GetValue(quiet), metrics.GetValue(parseResult), cancellationToken);
+            byte[]? replyTag = parseResult.GetValue(tag) is { } text ? System.Text.Encoding.UTF8.GetBytes(text) : null;
+            return await RunAsync(options, new EchoHandler(replyTag), parseResult.GetValue(statsFile), parseResult.GetValue(quiet), metrics.GetValue(parseResult), cancellationToken);
         });
         return command;
     }
 
     private static async Task<int> RunAsync(
-        SessionServerOptions options, string? statsFile, bool quiet, MetricsEndpoint? metricsAddress, CancellationToken invocationToken)
+        SessionServerOptions options, EchoHandler handler, string? statsFile, bool quiet, MetricsEndpoint? metricsAddress, CancellationToken invocationToken)
     {
         using var shutdown = new ShutdownSignal(invocationToken);
         using AllocationStatsFile? stats = statsFile is null ? null : new AllocationStatsFile(statsFile, TimeSpan.FromMilliseconds(100));
         SessionServer server;
         try
         {
-            server = await SessionServer.StartAsync(options, new EchoHandler(), cancellationToken: shutdown.Token);
+            server = await SessionServer.StartAsync(options, handler, cancellationToken: shutdown.Token);
         }
-        catch (Exception e) when (e is ArgumentException or PlatformNotSupportedException or IOException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is ArgumentException or PlatformNotSupportedException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"udps echo: cannot start: {e.Message}");
             return 2;
@@ -136,15 +141,27 @@ internal static class EchoCommand
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"udps echo: listening on {server.Transport.ToString().ToUpperInvariant()} {server.LocalEndPoint} ({server.EngineDescription}, {server.Options.IoThreads} I/O thread(s){(server.Options.Dtls is null ? "" : ", DTLS")}); Ctrl+C to stop"));
+        // The server also ends by itself once a successor took its listeners and its sessions are done.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(shutdown.Token);
+        _ = server.Completion.ContinueWith(_ => ended.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
             if (quiet)
             {
-                await Task.Delay(Timeout.Infinite, shutdown.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Task.Delay(Timeout.Infinite, ended.Token).ContinueWith(_ => { }, TaskScheduler.Default);
             }
             else
             {
-                await ReportEverySecondAsync(server, shutdown.Token);
+                // The managed heap goes on the line too, for soak runs that watch the server for growth (bench/soak).
+                await EverySecond.ReportAsync(server.GetStatistics, (previous, current, elapsed) => RateLine.Format(previous, current, elapsed) +
+                    string.Create(CultureInfo.InvariantCulture, $" gcHeapKiB={GC.GetTotalMemory(forceFullCollection: false) / 1024} gcs={GC.CollectionCount(0)}"),
+                    ended.Token);
+            }
+
+            if (shutdown.Terminated && options.DrainTimeout > TimeSpan.Zero && !server.Completion.IsCompleted)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"udps echo: draining (up to {options.DrainTimeout.TotalSeconds} s; SIGTERM again stops at once)"));
+                await server.DrainAsync(options.DrainTimeout, CancellationToken.None);
             }
         }
         finally
@@ -154,34 +171,12 @@ internal static class EchoCommand
             await server.StopAsync(CancellationToken.None);
         }
 
-        Console.WriteLine("udps echo: stopped");
+        Console.WriteLine(server.GetStatistics().DatagramsHandedOver > 0 || server.IsDraining ? "udps echo: drained and stopped" : "udps echo: stopped");
         StatisticsReport.Write(Console.Out, server.GetStatistics());
         if (server.GetDtlsStatistics() is { } dtlsStatistics)
         {
             DtlsCliOptions.WriteStatistics(Console.Out, dtlsStatistics);
         }
         return 0;
-    }
-
-    private static async Task ReportEverySecondAsync(SessionServer server, CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        ServerStatistics previous = server.GetStatistics();
-        long previousTime = Stopwatch.GetTimestamp();
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                ServerStatistics current = server.GetStatistics();
-                long now = Stopwatch.GetTimestamp();
-                // The managed heap goes on the line too, for soak runs that watch the server for growth (bench/soak).
-                Console.WriteLine(RateLine.Format(previous, current, Stopwatch.GetElapsedTime(previousTime, now)) +
-                    string.Create(CultureInfo.InvariantCulture, $" gcHeapKiB={GC.GetTotalMemory(forceFullCollection: false) / 1024} gcs={GC.CollectionCount(0)}"));
-                (previous, previousTime) = (current, now);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
     }
 }

@@ -18,5 +18,7 @@ internal static class StatisticsReport
         writer.WriteLine(string.Create(c,
             $"other: straysRerouted={s.StraysRerouted} listenerLate={s.ListenerLateDatagrams} handlerErrors={s.HandlerErrors} socketErrors={s.SocketErrors}"));
         writer.WriteLine(string.Create(c, $"challenges: sent={s.ChallengesSent} notSent={s.ChallengesNotSent}"));
+        writer.WriteLine(string.Create(c,
+            $"drain: keptOnOwnSocket={s.SessionsKeptForDrain} notKept={s.SessionsNotKept} handedOver={s.DatagramsHandedOver} takenOver={s.DatagramsTakenOver}"));
     }
 }

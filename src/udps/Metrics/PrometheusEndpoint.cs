@@ -20,7 +20,11 @@ internal sealed class PrometheusEndpoint : IDisposable
     /// (<paramref name="endpoint"/> stays null when not) and says where. False, after saying why on stderr, when the
     /// address cannot be served (taken, or not one this machine has).
     /// </summary>
-    public static bool TryStart(MetricsEndpoint? address, IReadOnlyList<SessionServer> servers, string commandName, out PrometheusEndpoint? endpoint)
+    public static bool TryStart(MetricsEndpoint? address, IReadOnlyList<SessionServer> servers, string commandName, out PrometheusEndpoint? endpoint) =>
+        TryStart(address, () => UdpSessionsMetrics.Publish(servers), commandName, out endpoint);
+
+    /// <summary>As above, for the instruments <paramref name="publish"/> creates on the meter (a forwarder's).</summary>
+    public static bool TryStart(MetricsEndpoint? address, Func<Meter> publish, string commandName, out PrometheusEndpoint? endpoint)
     {
         endpoint = null;
         if (address is null)
@@ -30,7 +34,7 @@ internal sealed class PrometheusEndpoint : IDisposable
 
         try
         {
-            endpoint = Start(address, servers);
+            endpoint = Start(address, publish);
         }
         catch (InvalidOperationException e)
         {
@@ -43,9 +47,9 @@ internal sealed class PrometheusEndpoint : IDisposable
     }
 
     /// <summary>Publishes the meter and starts listening; throws <see cref="InvalidOperationException"/> when the address cannot be bound.</summary>
-    private static PrometheusEndpoint Start(MetricsEndpoint endpoint, IReadOnlyList<SessionServer> servers)
+    private static PrometheusEndpoint Start(MetricsEndpoint endpoint, Func<Meter> publish)
     {
-        Meter meter = UdpSessionsMetrics.Publish(servers);
+        Meter meter = publish();
         try
         {
             MeterProvider provider = Sdk.CreateMeterProviderBuilder()

@@ -69,24 +69,19 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
             Log.OldKernel(Logger, Environment.OSVersion.Version);
         }
 
-        _listeners = ListenerGroup.Open(Options);
+        _listeners = OpenListeners();
+        Options.IoThreads = _listeners.Listeners.Length; // adopted sockets bring their own count
         KeyIncludesLocal = _listeners.IsWildcard;
         _factory = new SessionSocketFactory(_listeners, Options);
         LocalEndPoint = _listeners.Local.ToIPEndPoint();
-        if (_listeners.IsWildcard && !_listeners.Local.IsIPv6 && Placement != SessionPlacement.AddressMap)
-        {
-            // See SessionSocketFactory: connect() moves a socket bound to 0.0.0.0 out of the chain the kernel scans
-            // for every new peer, and a lookup passing it at that instant misses the listeners (ICMP, datagram lost).
-            Placement = SessionPlacement.AddressMap;
-            Log.NoSessionSocketsOnIPv4Wildcard(Logger, LocalEndPoint);
-        }
+        CanKeepSessions = s_hasFourTupleHash && DecideSessionSockets();
         try
         {
             _gracePeriods = GracePeriods.Start();
             _loops = new EpollLoop[Options.IoThreads];
             for (int i = 0; i < _loops.Length; i++)
             {
-                _loops[i] = new EpollLoop(this, i, _listeners.Listeners[i]);
+                _loops[i] = new EpollLoop(this, i, _listeners.Listeners[i]) { TakenOver = Inherited?.Backlog[i] };
             }
         }
         catch
@@ -104,10 +99,10 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
     /// <summary>Sessions are placed by their loop (<see cref="EpollLoop"/>), never at accept time.</summary>
     public override bool TryAttachSocket(Session session) => false;
 
-    /// <summary>Gives a session a connected socket of its own, within the budget and the fd limit.</summary>
+    /// <summary>Gives a session a connected socket of its own, within the budget (none while draining) and the fd limit.</summary>
     public PromotionResult TryPromote(Session session)
     {
-        if (!TryReserveOwnSocket(SocketBudget))
+        if (!TryReserveOwnSocket(Draining ? int.MaxValue : SocketBudget))
         {
             return PromotionResult.BudgetSpent;
         }

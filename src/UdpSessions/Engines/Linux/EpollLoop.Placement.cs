@@ -138,6 +138,11 @@ internal sealed partial class EpollLoop
             {
                 case PromotionResult.Promoted:
                     Counters.SessionsPromoted++;
+                    if (_drainMode != DrainMode.None)
+                    {
+                        Counters.SessionsKeptForDrain++;
+                    }
+
                     session.PromotionSettled = false;
                     _awaitingListener.Add(session);
                     _engine.GracePeriods.Wait(this, session, PromotionSettling.Instance);

@@ -48,8 +48,9 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
     private long _listenerEmptied;
     private long _listenerBatches;
 
-    // Session sockets in this loop's epoll. With none, a loop whose listener keeps yielding datagrams reads it again
-    // without an epoll_wait in between, as a blocking recvmmsg server would (one system call fewer per wake-up).
+    // Session sockets in this loop's epoll. With none (and no attached sockets, which would starve), a loop whose
+    // listener keeps yielding datagrams reads it again without an epoll_wait in between, as a blocking recvmmsg server
+    // would (one system call fewer per wake-up).
     private int _registeredSockets;
     private readonly bool _adaptive;
 
@@ -87,6 +88,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         _epoll.Dispose();
         _receive.Dispose();
         _send.Dispose();
+        _detachBatch?.Dispose();
         NativeMemory.Free(_events);
         _drain?.Dispose();
     }
@@ -96,10 +98,12 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         t_current = this;
         SessionTable table = Engine.Registry.Table;
         bool listenerBusy = false;
+        RouteTakenOver(TakenOver, counted: true);
+        TakenOver = null;
         while (!Engine.Stopping)
         {
             int count = 0;
-            if (!listenerBusy || _registeredSockets > 0)
+            if (!listenerBusy || _registeredSockets > 0 || _attachments.Count > 0)
             {
                 count = _epoll.Wait(_events, MaxEvents, listenerBusy || PlacementPending ? 0 : WaitTimeoutMilliseconds());
                 if (count < 0)
@@ -131,6 +135,10 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
                     _epoll.AcknowledgeWake();
                     RunCommands();
                 }
+                else if ((data & AttachmentTable.TagBit) != 0)
+                {
+                    DispatchAttachment(data); // a session's extra socket (EpollLoop.Attachments.cs)
+                }
                 else
                 {
                     (int slot, int generation) = SessionTable.FromEventData(data);
@@ -150,6 +158,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
             }
 
             PlaceSessions();
+            ContinueDrain();
             RunCommands();
             DeliverRedirectedBacklog();
             AdvanceTimers();
@@ -183,6 +192,11 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
     private int ReadListener(int batches)
     {
         int total = 0;
+        if (_listenerReleased)
+        {
+            return 0; // handed over or retired (EpollLoop.Drain.cs)
+        }
+
         for (int batch = 0; batch < batches; batch++)
         {
             int received = _receive.Receive(_listener.Socket, _receive.Capacity, out int errno);

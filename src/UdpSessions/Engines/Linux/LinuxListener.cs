@@ -54,11 +54,40 @@ internal sealed unsafe class LinuxListener : IDisposable
         return new LinuxListener(socket, LinuxSocket.GetLocalAddress(socket), LinuxSocket.GetOption(socket, SOL_SOCKET, SO_RCVBUF));
     }
 
-    /// <summary>Makes the sending twin (see the remarks); the group calls it after binding all its listeners.</summary>
-    public void OpenSender(SessionServerOptions options) => Sender = Bound(Local, options, 0, packetInfo: false, steering: null);
+    /// <summary>
+    /// Makes the sending twin (see the remarks); the group calls it after binding all its listeners. It also sets
+    /// SO_REUSEADDR: a successor that takes the listeners over binds its twins while the predecessor's connected
+    /// session sockets (SO_REUSEADDR without SO_REUSEPORT, see SessionSocketFactory) hold the port, and the kernel
+    /// refuses a SO_REUSEPORT-only bind next to them. The port stays the owner's: its listeners never set SO_REUSEADDR.
+    /// </summary>
+    public void OpenSender(SessionServerOptions options) => Sender = Bound(Local, options, 0, packetInfo: false, steering: null, reuseAddress: true);
+
+    /// <summary>
+    /// Replies leave from the listener itself: in a group without the steering program (a shared port, a socket from
+    /// systemd) a twin would be one more member the kernel's own hash could hand datagrams to, and nobody reads it.
+    /// </summary>
+    public void SendFromListener() => Sender = Socket;
+
+    /// <summary>
+    /// Takes a socket bound by someone else (systemd, or the process handing its listeners over): it is made
+    /// non-blocking and given the listener's buffer and packet-info options; its binding and group are kept.
+    /// </summary>
+    public static LinuxListener Adopt(SafeFdHandle socket, SessionServerOptions options)
+    {
+        PeerAddress local = LinuxSocket.GetLocalAddress(socket);
+        int flags = Libc.Fcntl(socket, F_GETFL, 0);
+        Check(flags < 0 || Libc.Fcntl(socket, F_SETFL, flags | O_NONBLOCK) < 0 ? Marshal.GetLastPInvokeError() : 0);
+        Check(LinuxSocket.SetReceiveBufferSize(socket, options.ListenerReceiveBufferSize));
+        if (local.IsAny)
+        {
+            Check(local.IsIPv6 ? LinuxSocket.SetOption(socket, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) : LinuxSocket.SetOption(socket, IPPROTO_IP, IP_PKTINFO, 1));
+        }
+
+        return new LinuxListener(socket, local, LinuxSocket.GetOption(socket, SOL_SOCKET, SO_RCVBUF));
+    }
 
     /// <summary>A socket of the group, bound to <paramref name="address"/> (the sender joins after every listener).</summary>
-    private static SafeFdHandle Bound(in PeerAddress address, SessionServerOptions options, int receiveBuffer, bool packetInfo, SockFilter[]? steering)
+    private static SafeFdHandle Bound(in PeerAddress address, SessionServerOptions options, int receiveBuffer, bool packetInfo, SockFilter[]? steering, bool reuseAddress = false)
     {
         SafeFdHandle socket = LinuxSocket.Create(address.IsIPv6, out int errno) ?? throw new SocketException(errno);
         try
@@ -77,6 +106,11 @@ internal sealed unsafe class LinuxListener : IDisposable
             }
 
             Check(LinuxSocket.SetOption(socket, SOL_SOCKET, SO_REUSEPORT, 1));
+            if (reuseAddress)
+            {
+                Check(LinuxSocket.SetOption(socket, SOL_SOCKET, SO_REUSEADDR, 1));
+            }
+
             if (steering is not null)
             {
                 Check(LinuxSocket.AttachReusePortProgram(socket, steering));
@@ -123,6 +157,15 @@ internal sealed unsafe class LinuxListener : IDisposable
     {
         Socket.Dispose();
         Sender?.Dispose();
+    }
+
+    /// <summary>Closes the sending twin (a member the steering program never picks: its leaving moves no listener).</summary>
+    public void CloseSender()
+    {
+        if (Sender != Socket)
+        {
+            Sender?.Dispose();
+        }
     }
 
     private static void Check(int errno)

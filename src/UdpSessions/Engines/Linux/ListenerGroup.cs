@@ -17,13 +17,21 @@ namespace UdpSessions.Engines.Linux;
 /// The first listener gets the steering program before bind(), which makes its bind exclusive: it fails if any socket,
 /// even one of this user's own reuseport groups, holds the endpoint (and port 0 never picks such a port).
 /// </remarks>
-internal sealed class ListenerGroup : IDisposable
+internal sealed partial class ListenerGroup : IDisposable
 {
-    private ListenerGroup(LinuxListener[] listeners, PeerAddress local)
+    private ListenerGroup(LinuxListener[] listeners, PeerAddress local, bool steered)
     {
         Listeners = listeners;
         Local = local;
+        Steered = steered;
     }
+
+    /// <summary>
+    /// True when the group carries this engine's <see cref="SteeringProgram"/> over exactly these listeners, in this
+    /// order: then the kernel never hands a datagram to any other member (a sending twin, a session socket joining
+    /// for an instant), and a successor taking the listeners over may add twins of its own.
+    /// </summary>
+    public bool Steered { get; }
 
     /// <summary>Listener i is read by I/O thread i; the steering program returns i for the peers of thread i.</summary>
     public LinuxListener[] Listeners { get; }
@@ -41,8 +49,10 @@ internal sealed class ListenerGroup : IDisposable
         var listeners = new LinuxListener[options.IoThreads];
         try
         {
-            SockFilter[] program = options.SteerAllToListenerForTests is int only
-                ? SteeringProgram.AllTo(only)
+            // A shared port joins the group of whoever holds it, so it neither claims it exclusively nor steers it:
+            // the kernel's own hash spreads peers over every listener of every process (docs/operations.md).
+            SockFilter[]? program = options.SharedPort ? null
+                : options.SteerAllToListenerForTests is int only ? SteeringProgram.AllTo(only)
                 : SteeringProgram.Create(listeners.Length, ipv6);
             for (int i = 0; i < listeners.Length; i++)
             {
@@ -55,10 +65,17 @@ internal sealed class ListenerGroup : IDisposable
 
             foreach (LinuxListener listener in listeners)
             {
-                listener.OpenSender(options);
+                if (options.SharedPort)
+                {
+                    listener.SendFromListener();
+                }
+                else
+                {
+                    listener.OpenSender(options);
+                }
             }
 
-            return new ListenerGroup(listeners, listeners[0].Local);
+            return new ListenerGroup(listeners, listeners[0].Local, steered: !options.SharedPort);
         }
         catch
         {

@@ -80,6 +80,12 @@ internal static unsafe partial class Libc
     [LibraryImport(LibC, EntryPoint = "listen", SetLastError = true)]
     public static partial int Listen(SafeHandle fd, int backlog);
 
+    [LibraryImport(LibC, EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(SafeHandle fd, int command, int argument);
+
+    [LibraryImport(LibC, EntryPoint = "getrlimit", SetLastError = true)]
+    public static partial int GetRLimit(int resource, RLimit* limit);
+
     [LibraryImport(LibC, EntryPoint = "accept4", SetLastError = true)]
     public static partial int Accept4(SafeHandle fd, byte* address, uint* addressLength, int flags);
 }

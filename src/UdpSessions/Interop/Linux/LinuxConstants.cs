@@ -44,6 +44,12 @@ internal static class SocketConstants
     public const int SO_ATTACH_REUSEPORT_CBPF = 51;
     public const int SO_SNDBUF = 7;
     public const int SO_RCVBUF = 8;
+    public const int SO_TYPE = 3;
+    public const int SO_DOMAIN = 39;
+    public const int SCM_RIGHTS = 1;
+    public const int F_GETFL = 3;
+    public const int F_SETFL = 4;
+    public const int O_NONBLOCK = 0x800;
     public const int IPPROTO_IP = 0;
     public const int IP_PKTINFO = 8;
     public const int IPPROTO_IPV6 = 41;

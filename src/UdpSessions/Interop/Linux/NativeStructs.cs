@@ -108,3 +108,13 @@ internal static class EpollEvent
 
     public static unsafe ulong ReadData(byte* events, int index) => Unsafe.ReadUnaligned<ulong>(events + (index * Size) + DataOffset);
 }
+
+/// <summary>struct rlimit (rlim_t is 64-bit on x86-64 and arm64).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct RLimit
+{
+    public const int NoFile = 7; // RLIMIT_NOFILE
+
+    public ulong Current;
+    public ulong Maximum;
+}

@@ -16,6 +16,10 @@ internal sealed class SafeFdHandle : SafeHandle
     public SafeFdHandle(int fd)
         : base(invalidHandleValue: -1, ownsHandle: true) => SetHandle(fd);
 
+    /// <summary>A handle on <paramref name="fd"/> that closes it only if <paramref name="ownsHandle"/> (a borrowed fd is only looked at).</summary>
+    public SafeFdHandle(int fd, bool ownsHandle)
+        : base(invalidHandleValue: -1, ownsHandle) => SetHandle(fd);
+
     public override bool IsInvalid => handle == -1;
 
     public int Fd => (int)handle;
