@@ -42,6 +42,11 @@ public sealed class ServerStatistics
             DatagramsHandedOver += Volatile.Read(ref c.DatagramsHandedOver);
             DatagramsTakenOver += Volatile.Read(ref c.DatagramsTakenOver);
 
+            SegmentedSends += Volatile.Read(ref c.SegmentedSends);
+            SegmentationFallbacks += Volatile.Read(ref c.SegmentationFallbacks);
+            CoalescedReads += Volatile.Read(ref c.CoalescedReads);
+            OversizedSegmentsDropped += Volatile.Read(ref c.OversizedSegments);
+
             ChallengesSent += Volatile.Read(ref c.ChallengesSent);
             ChallengesNotSent += Volatile.Read(ref c.ChallengesNotSent);
             Add(_dropped, c.Dropped);
@@ -55,7 +60,36 @@ public sealed class ServerStatistics
         SendsDroppedSessionClosed = Volatile.Read(ref sends.DroppedSessionClosed);
         SendsFailed = Volatile.Read(ref sends.Failed);
         SendsDroppedOversized = Volatile.Read(ref sends.DroppedOversized);
+        SegmentedSends += Volatile.Read(ref sends.SegmentedSends);
+        SegmentationFallbacks += Volatile.Read(ref sends.SegmentationFallbacks);
+        ReceiveCoalescingRefused = Volatile.Read(ref sends.ReceiveCoalescingRefused);
     }
+
+    /// <summary>
+    /// Sends that carried several datagrams in one buffer cut by the kernel (UDP_SEGMENT, epoll engine):
+    /// <see cref="Session.SendBatch"/> and coalesced replies. Their datagrams are counted in <see cref="DatagramsSent"/>.
+    /// </summary>
+    public long SegmentedSends { get; }
+
+    /// <summary>
+    /// Segmented sends the kernel refused (EIO, EINVAL, ENOPROTOOPT, EOPNOTSUPP: no checksum offload on the route, a
+    /// segment over the MTU, an old kernel). Their datagrams were sent again one by one, and the socket sends no more
+    /// segmented buffers.
+    /// </summary>
+    public long SegmentationFallbacks { get; }
+
+    /// <summary>Reads that held several of a peer's datagrams (UDP_GRO), split into them before delivery.</summary>
+    public long CoalescedReads { get; }
+
+    /// <summary>
+    /// Datagrams of coalesced reads that were larger than <see cref="SessionServerOptions.MaxDatagramSize"/>: each
+    /// dropped alone (and counted in <see cref="GetDropped"/> as <see cref="DropReason.Oversized"/> too) while the
+    /// other datagrams of the read were delivered.
+    /// </summary>
+    public long OversizedSegmentsDropped { get; }
+
+    /// <summary>Sockets on which the kernel refused UDP_GRO (before Linux 5.0); they are read a datagram at a time.</summary>
+    public long ReceiveCoalescingRefused { get; }
 
     /// <summary>Sessions open now.</summary>
     public int ActiveSessions { get; }
@@ -186,7 +220,8 @@ public sealed class ServerStatistics
         $"active={ActiveSessions} accepted={SessionsAccepted} closed={SessionsClosed} received={DatagramsReceived} " +
         $"delivered={DatagramsDelivered} dropped={DatagramsDropped} sent={DatagramsSent} strays={StraysRerouted} " +
         $"late={ListenerLateDatagrams} withoutSocket={SessionsWithoutSocket} promoted={SessionsPromoted} redirected={DatagramsRedirected} " +
-        $"handlerErrors={HandlerErrors}";
+        $"handlerErrors={HandlerErrors} sendsFailed={SendsFailed} segmentedSends={SegmentedSends} " +
+        $"segmentationFallbacks={SegmentationFallbacks} coalescedReads={CoalescedReads}";
 
     private static void Add(long[] total, long[] part)
     {

@@ -44,6 +44,21 @@ public sealed partial class Session
         }
     }
 
+    /// <summary><paramref name="datagrams"/> datagrams of <paramref name="bytes"/> bytes in all that left in one send (a batch).</summary>
+    internal void CountSent(int datagrams, int bytes, bool onHomeThread)
+    {
+        if (onHomeThread)
+        {
+            _datagramsSentByHome += datagrams;
+            _bytesSentByHome += bytes;
+        }
+        else
+        {
+            Interlocked.Add(ref _datagramsSentByOthers, datagrams);
+            Interlocked.Add(ref _bytesSentByOthers, bytes);
+        }
+    }
+
     /// <summary>A datagram counted as sent when it was queued that the kernel refused at the flush.</summary>
     internal void TakeBackSent(int length, bool onHomeThread)
     {

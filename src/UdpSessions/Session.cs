@@ -67,6 +67,26 @@ public sealed partial class Session : IAsyncDisposable
     /// </summary>
     public bool Send(ReadOnlySpan<byte> datagram) => Home.Engine.Send(this, datagram);
 
+    /// <summary>
+    /// Sends a run of datagrams to the peer without blocking: <paramref name="datagrams"/> holds them back to back, each
+    /// <paramref name="segmentSize"/> bytes long except the last, which may be shorter. On Linux (epoll engine) up to 64
+    /// of them go to the kernel as one buffer that it cuts into those datagrams (UDP generic segmentation offload,
+    /// <c>UDP_SEGMENT</c>): one trip through the network stack instead of one per datagram. Elsewhere, through a DTLS
+    /// layer, with <see cref="SessionServerOptions.SendSegmentation"/> off, or on a socket whose kernel refused it, they
+    /// are sent one by one. The peer receives the same datagrams, in order, either way.
+    /// </summary>
+    /// <param name="datagrams">The datagrams, back to back; copied (or handed to the kernel) before the call returns.</param>
+    /// <param name="segmentSize">The length of every datagram but the last. Keep it within the route's MTU (1,472 bytes
+    /// over IPv4 Ethernet, 1,452 over IPv6): the kernel refuses a segment that does not fit, and the socket then sends
+    /// separate (fragmented) datagrams from there on.</param>
+    /// <returns>
+    /// True when every datagram was sent (or queued for the I/O thread's next flush); false when some were refused
+    /// (send buffer full, session closed), each counted as <see cref="Send"/> counts it.
+    /// </returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="segmentSize"/> is less than 1.</exception>
+    /// <exception cref="ArgumentException"><paramref name="segmentSize"/> is larger than a UDP datagram can be.</exception>
+    public bool SendBatch(ReadOnlySpan<byte> datagrams, int segmentSize) => Home.Engine.SendBatch(this, datagrams, segmentSize);
+
     /// <summary>Closes the session. Its <see cref="SessionHandler.OnSessionClosed"/> runs on its I/O thread soon after.</summary>
     public void Close()
     {

@@ -68,6 +68,23 @@ public sealed class SessionServerOptions
     public int SendBufferSize { get; set; }
 
     /// <summary>
+    /// epoll engine: send a run of equal-sized datagrams to one peer as one UDP_SEGMENT buffer (UDP generic segmentation
+    /// offload, Linux 4.18) that the kernel cuts into those datagrams: <see cref="Session.SendBatch"/>, and consecutive
+    /// replies of one callback round to one session of up to 1,232 bytes each. A socket on which the kernel refuses it
+    /// sends separate datagrams from then on (counted: <see cref="ServerStatistics.SegmentationFallbacks"/>); the peer
+    /// receives the same datagrams either way. Default: true.
+    /// </summary>
+    public bool SendSegmentation { get; set; } = true;
+
+    /// <summary>
+    /// epoll engine: let the kernel hand a run of one peer's datagrams over in one read (UDP_GRO, Linux 5.0), split back
+    /// into the original datagrams before the handler sees them, one <see cref="SessionHandler.OnDatagram"/> each. Each
+    /// I/O thread's receive buffers then take 64 KiB a datagram slot (4 MiB of address space a thread, touched only as far
+    /// as reads fill it). Default: true.
+    /// </summary>
+    public bool ReceiveCoalescing { get; set; } = true;
+
+    /// <summary>
     /// Where the epoll engine serves sessions: on the listener, on a socket of their own, or (default) on the listener
     /// until they prove busy enough for a socket of their own. See <see cref="SessionPlacement"/>.
     /// </summary>
@@ -240,6 +257,12 @@ public sealed class SessionServerOptions
     /// another (EpollEngine.Listeners.SteerAllTo), as a change of the listening group moves peers between listeners.
     /// </summary>
     internal int? SteerAllToListenerForTests { get; set; }
+
+    /// <summary>
+    /// Tests only (epoll engine): turn UDP checksums off (SO_NO_CHECK) on every socket the engine sends from, which makes
+    /// the kernel refuse UDP_SEGMENT sends (EINVAL): the fallback to separate datagrams, on a real refusal.
+    /// </summary>
+    internal bool RefuseSegmentationForTests { get; set; }
 
     /// <summary>Tests only (epoll engine, adaptive placement): promote a session after this many datagrams, whatever their pace.</summary>
     internal int? PromoteAfterDatagramsForTests { get; set; }

@@ -114,6 +114,14 @@ public static class UdpSessionsMetrics
             "read by another I/O thread's listener and handed over).");
         meter.CreateObservableCounter("udpsessions.handler.errors", () => Each(s => s.HandlerErrors), "{error}", "Exceptions thrown by handler callbacks.");
         meter.CreateObservableCounter("udpsessions.socket.errors", () => Each(s => s.SocketErrors), "{error}", "Unexpected socket errors (each logged).");
+        meter.CreateObservableCounter("udpsessions.sends.segmented", () => Each(s => s.SegmentedSends), "{send}",
+            "Sends that carried several datagrams in one UDP_SEGMENT buffer.");
+        meter.CreateObservableCounter("udpsessions.segmentation.fallbacks", () => Each(s => s.SegmentationFallbacks), "{send}",
+            "UDP_SEGMENT sends the kernel refused, sent again as separate datagrams (segmentation then off for the socket).");
+        meter.CreateObservableCounter("udpsessions.reads.coalesced", () => Each(s => s.CoalescedReads), "{read}",
+            "Reads that held several datagrams (UDP_GRO), split before delivery.");
+        meter.CreateObservableCounter("udpsessions.segments.oversized", () => Each(s => s.OversizedSegmentsDropped), "{datagram}",
+            "Datagrams of coalesced reads over the maximum datagram size, dropped alone.");
         return meter;
     }
 

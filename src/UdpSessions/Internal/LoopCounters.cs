@@ -27,6 +27,11 @@ internal sealed class LoopCounters
     public long DatagramsHandedOver; // new peers' datagrams read while draining, passed to the successor
     public long DatagramsTakenOver; // the predecessor's, received with its listeners
 
+    public long SegmentedSends; // UDP_SEGMENT sends queued by this loop (each carries several datagrams)
+    public long SegmentationFallbacks; // UDP_SEGMENT sends the kernel refused, sent again as separate datagrams
+    public long CoalescedReads; // UDP_GRO reads that held several datagrams, split before delivery
+    public long OversizedSegments; // datagrams of coalesced reads larger than MaxDatagramSize (also in Dropped[Oversized])
+
     public long ChallengesSent;
     public long ChallengesNotSent;
     public readonly long[] Dropped = new long[Enum.GetValues<DropReason>().Length];
@@ -42,4 +47,7 @@ internal sealed class SendCounters
     public long DroppedSessionClosed;
     public long DroppedOversized; // larger than MaxSendDatagramSize
     public long Failed;
+    public long SegmentedSends;
+    public long SegmentationFallbacks;
+    public long ReceiveCoalescingRefused; // sockets on which setsockopt(UDP_GRO) failed
 }

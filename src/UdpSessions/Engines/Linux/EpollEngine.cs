@@ -125,6 +125,13 @@ internal sealed unsafe partial class EpollEngine : UdpEngine
         }
 
         Volatile.Write(ref _socketsUnavailable, 0);
+        if (Options.ReceiveCoalescing)
+        {
+            GroSegments.Enable(socket, SendCounters);
+        }
+
+        UdpSegmentation.PrepareSender(socket, Options);
+
         session.Socket = socket;
         return PromotionResult.Promoted;
     }

@@ -18,8 +18,7 @@ internal sealed unsafe partial class EpollLoop
     private const int MaxHeldBackBytes = 4 << 20;
 
     private readonly Dictionary<SessionKey, RetiredSocket> _retiring = [];
-    private readonly byte* _drainSockaddr = (byte*)NativeMemory.AllocZeroed(128);
-    private byte[]? _drainBuffer;
+    private ReceiveBatch? _drain;
     private int _heldBackBytes;
 
     // An orphan is drained when its turn comes (RetireOrphan), or now if the server is stopping.
@@ -146,38 +145,37 @@ internal sealed unsafe partial class EpollLoop
     /// <summary>Reads (and counts as received) everything queued on a socket; null when nothing was.</summary>
     private List<QueuedDatagram>? DrainQueued(SafeHandle socket)
     {
-        const int MaxLeftovers = 16_384; // more than a session socket's buffer can hold
+        const int MaxReads = 16_384; // more than a session socket's buffer can hold
         List<QueuedDatagram>? leftovers = null;
 
-        // Its own buffer: the datagram being delivered when the close was asked for may still be in the batch's.
-        Span<byte> buffer = _drainBuffer ??= new byte[MaxDatagramSize + 1];
-        for (int i = 0; i < MaxLeftovers; i++)
+        // Its own batch: the datagram being delivered when the close was asked for may still be in the loop's. Split
+        // like the loop's when the sockets coalesce reads (UDP_GRO).
+        _drain ??= new ReceiveBatch(MaxDatagramSize, withPacketInfo: false, _engine.Options.ReceiveCoalescing ? Counters : null, maxCapacity: 8);
+        for (int reads = 0; reads < MaxReads;)
         {
-            uint addressLength = 128;
-            nint length;
-            fixed (byte* data = buffer)
-            {
-                length = Libc.RecvFrom(socket, data, (nuint)buffer.Length, MSG_TRUNC, _drainSockaddr, &addressLength);
-            }
-
-            if (length < 0)
+            int received = _drain.Receive(socket, _drain.Capacity, out int errno);
+            if (received < 0)
             {
                 // A pending ICMP error is reported once, ahead of the data still queued behind it.
-                int errno = Marshal.GetLastPInvokeError();
                 if (errno is Errno.EINTR or Errno.ECONNREFUSED)
                 {
+                    reads++;
                     continue;
                 }
 
                 break;
             }
 
-            if (Accounted((int)length))
+            reads += Math.Max(1, _drain.Reads);
+            for (int i = 0; i < received; i++)
             {
-                byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)length));
-                buffer[..(int)length].CopyTo(copy);
-                PeerAddress source = PeerAddress.FromLinuxSockAddr(new ReadOnlySpan<byte>(_drainSockaddr, PeerAddress.SockAddrV6Length));
-                (leftovers ??= []).Add(new QueuedDatagram(copy, (int)length, source));
+                int length = _drain.Length(i);
+                if (Accounted(length))
+                {
+                    byte[] copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+                    _drain.Data(i).CopyTo(copy);
+                    (leftovers ??= []).Add(new QueuedDatagram(copy, length, _drain.Source(i)));
+                }
             }
         }
 

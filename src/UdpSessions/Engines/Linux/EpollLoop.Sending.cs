@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using UdpSessions.Interop.Linux;
 using UdpSessions.Internal;
 
@@ -37,6 +38,44 @@ internal sealed partial class EpollLoop : ISendResults
         Counters.BytesSent += datagram.Length;
         session.CountSent(datagram.Length, onHomeThread: session.Home == this);
         return true;
+    }
+
+    /// <summary>
+    /// Queues an application's batch (<see cref="Session.SendBatch"/>) of datagrams of <paramref name="segmentSize"/>
+    /// bytes, the last one possibly shorter: as UDP_SEGMENT messages of up to 64 datagrams while the socket takes them,
+    /// otherwise one datagram at a time. Counted as sent now, each datagram taken back if the kernel refuses it.
+    /// </summary>
+    public void QueueSegments(Session session, ReadOnlySpan<byte> payload, int segmentSize)
+    {
+        SafeHandle socket = session.Socket ?? _listener.Sender;
+        if (!_send.CanSegment(socket))
+        {
+            for (int offset = 0; offset < payload.Length; offset += segmentSize)
+            {
+                TryQueueSend(session, payload.Slice(offset, Math.Min(segmentSize, payload.Length - offset)));
+            }
+
+            return;
+        }
+
+        bool ownSocket = session.Socket is not null;
+        PeerAddress? peer = ownSocket ? null : session.Peer;
+        PeerAddress? source = !ownSocket && _listener.IsWildcard ? session.Local : null;
+        int chunk = UdpSegmentation.SegmentsPerSend(segmentSize) * segmentSize;
+        for (int offset = 0; offset < payload.Length; offset += chunk)
+        {
+            ReadOnlySpan<byte> part = payload.Slice(offset, Math.Min(chunk, payload.Length - offset));
+            if (!_send.HasRoom(part.Length))
+            {
+                FlushSends();
+            }
+
+            _send.AddSegments(session, socket, reference: ownSocket && session.Home != this, part, segmentSize, peer, source);
+            int datagrams = (part.Length + segmentSize - 1) / segmentSize;
+            Counters.DatagramsSent += datagrams;
+            Counters.BytesSent += part.Length;
+            session.CountSent(datagrams, part.Length, onHomeThread: session.Home == this);
+        }
     }
 
     /// <summary>Sends what this thread has queued.</summary>

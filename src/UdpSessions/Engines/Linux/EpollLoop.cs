@@ -61,8 +61,15 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         _listener = listener;
         _oneShot = engine.Options.EpollMode == EpollMode.EdgeTriggeredOneShot;
         _adaptive = engine.Placement == SessionPlacement.Adaptive;
-        _receive = new ReceiveBatch(engine.Options.MaxDatagramSize, listener.IsWildcard);
-        _send = new SendBatch(capacity: 256, arenaSize: Math.Max(256 << 10, SessionServerOptions.MaxUdpPayload));
+        _receive = new ReceiveBatch(engine.Options.MaxDatagramSize, listener.IsWildcard, engine.Options.ReceiveCoalescing ? Counters : null);
+        _send = new SendBatch(capacity: 256, arenaSize: Math.Max(256 << 10, SessionServerOptions.MaxUdpPayload), Counters, engine.Options.SendSegmentation);
+        if (engine.Options.ReceiveCoalescing)
+        {
+            GroSegments.Enable(listener.Socket, engine.SendCounters);
+        }
+
+        UdpSegmentation.PrepareSender(listener.Sender, engine.Options);
+
         _events = (byte*)NativeMemory.AllocZeroed((nuint)(MaxEvents * EpollEvent.Size));
         _maxQueuedOnListener = (listener.ReceiveBufferBytes / MinimumDatagramTrueSize) + 1;
         _epoll.Control(EPOLL_CTL_ADD, listener.Socket, ReadEvents, ListenerTag);
@@ -83,7 +90,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
         _send.Dispose();
         _detachBatch?.Dispose();
         NativeMemory.Free(_events);
-        NativeMemory.Free(_drainSockaddr);
+        _drain?.Dispose();
     }
 
     protected override void RunIo()
@@ -211,7 +218,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
 
             total += received;
             _listenerBatches++;
-            _listenerReads += received;
+            _listenerReads += _receive.Reads; // what the socket's buffer held: a coalesced read is one entry
             Counters.ListenerDatagrams += received;
             for (int i = 0; i < received; i++)
             {
@@ -221,7 +228,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
                 }
             }
 
-            if (received < _receive.Capacity)
+            if (_receive.Reads < _receive.Capacity)
             {
                 _listenerEmptied++; // the queue ran dry during this read
                 return total;
@@ -292,7 +299,7 @@ internal sealed unsafe partial class EpollLoop : IoLoop, IDisposable
                 Deliver(session, _receive.Data(i));
             }
 
-            if (received < _receive.Capacity)
+            if (_receive.Reads < _receive.Capacity)
             {
                 EndFirstRead(session);
                 break;

@@ -8,9 +8,11 @@ namespace UdpSessions.Engines.Linux;
 /// Replies sent from handler code on an I/O thread, gathered and sent with sendmmsg before the thread waits again
 /// (or when the batch is full): one system call for a run of datagrams to the same socket, which is every reply of
 /// the sessions served through this thread's listener. Payloads are copied into an arena allocated once, so a
-/// handler's span may point into the receive buffer that the next read overwrites.
+/// handler's span may point into the receive buffer that the next read overwrites. Consecutive replies to one session
+/// of one size go out as one UDP_SEGMENT message when the socket allows it (<see cref="UdpSegmentation"/>), and
+/// <see cref="AddSegments"/> queues an application's batch that way.
 /// </summary>
-internal sealed unsafe class SendBatch : IDisposable
+internal sealed unsafe partial class SendBatch : IDisposable
 {
     private const int NameSize = 32;
     private readonly int _capacity;
@@ -22,14 +24,18 @@ internal sealed unsafe class SendBatch : IDisposable
     private readonly byte* _controls;
     private readonly byte* _arena;
     private readonly Entry[] _entries; // a struct array: storing references in it needs no covariance check
+    private readonly LoopCounters _counters;
+    private readonly bool _segmentation;
     private int _count;
     private int _arenaUsed;
 
-    public SendBatch(int capacity, int arenaSize)
+    public SendBatch(int capacity, int arenaSize, LoopCounters counters, bool segmentation)
     {
         _capacity = capacity;
         _arenaSize = arenaSize;
-        _controlSize = PacketInfo.ControlSize;
+        _counters = counters;
+        _segmentation = segmentation;
+        _controlSize = PacketInfo.ControlSize + UdpSegmentation.ControlSize;
         _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(capacity * sizeof(MMsgHdr)));
         _iov = (IoVec*)NativeMemory.AllocZeroed((nuint)(capacity * sizeof(IoVec)));
         _names = (byte*)NativeMemory.AllocZeroed((nuint)(capacity * NameSize));
@@ -53,6 +59,17 @@ internal sealed unsafe class SendBatch : IDisposable
     /// the flush.
     /// </summary>
     public void Add(Session session, SafeHandle socket, bool reference, ReadOnlySpan<byte> datagram, PeerAddress? peer, PeerAddress? source)
+    {
+        // Several replies in a row to one session: the previous message may take this one as its next segment.
+        if (_count > 0 && ReferenceEquals(_entries[_count - 1].Session, session) && TryAppendSegment(socket, datagram, peer))
+        {
+            return;
+        }
+
+        NewEntry(session, socket, reference, datagram, peer, source);
+    }
+
+    private void NewEntry(Session session, SafeHandle socket, bool reference, ReadOnlySpan<byte> datagram, PeerAddress? peer, PeerAddress? source)
     {
         int i = _count;
         ref Entry entry = ref _entries[i];
@@ -83,6 +100,8 @@ internal sealed unsafe class SendBatch : IDisposable
 
         entry.Socket = socket;
         entry.Session = session;
+        entry.SegmentSize = datagram.Length;
+        entry.Segments = 1;
         _count++;
     }
 
@@ -135,8 +154,8 @@ internal sealed unsafe class SendBatch : IDisposable
                     continue;
                 }
 
-                // The first datagram of the run failed; its error is this errno. Skip it and send the rest.
-                results.Failed(_entries[next].Session!, (int)_iov[next].Length, errno);
+                // The first message of the run failed; its error is this errno. Skip it and send the rest.
+                MessageFailed(socket, next, errno, results);
                 next++;
                 continue;
             }
@@ -145,12 +164,18 @@ internal sealed unsafe class SendBatch : IDisposable
         }
     }
 
-    /// <summary>A queued datagram's session and socket (and whether the batch holds a reference on the socket).</summary>
+    /// <summary>
+    /// A queued message: its session and socket, whether the batch holds a reference on the socket, and the datagrams
+    /// it carries (several when it is a UDP_SEGMENT message: all <see cref="SegmentSize"/> bytes but the last).
+    /// </summary>
     private struct Entry
     {
         public Session? Session;
         public SafeHandle? Socket;
         public bool Referenced;
+        public bool Sealed; // no more segments may join (the last one was shorter, or an explicit batch)
+        public int SegmentSize;
+        public int Segments;
     }
 
     public void Dispose()

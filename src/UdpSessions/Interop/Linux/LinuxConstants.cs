@@ -4,6 +4,7 @@ namespace UdpSessions.Interop.Linux;
 internal static class Errno
 {
     public const int EINTR = 4;
+    public const int EIO = 5;
     public const int EAGAIN = 11;
     public const int ENOMEM = 12;
     public const int EINVAL = 22;
@@ -12,6 +13,8 @@ internal static class Errno
     public const int EDESTADDRREQ = 89;
     public const int EMSGSIZE = 90;
     public const int ENOBUFS = 105;
+    public const int ENOPROTOOPT = 92;
+    public const int EOPNOTSUPP = 95;
     public const int ECONNREFUSED = 111;
     public const int EPIPE = 32;
     public const int EPERM = 1;
@@ -53,6 +56,10 @@ internal static class SocketConstants
     public const int IPV6_V6ONLY = 26;
     public const int IPV6_RECVPKTINFO = 49;
     public const int IPV6_PKTINFO = 50;
+    public const int SO_NO_CHECK = 11;
+    public const int SOL_UDP = 17;
+    public const int UDP_SEGMENT = 103;
+    public const int UDP_GRO = 104;
     public const int MSG_PEEK = 0x2;
     public const int MSG_TRUNC = 0x20;
     public const int MSG_DONTWAIT = 0x40;

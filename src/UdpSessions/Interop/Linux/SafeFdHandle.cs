@@ -24,5 +24,11 @@ internal sealed class SafeFdHandle : SafeHandle
 
     public int Fd => (int)handle;
 
+    /// <summary>
+    /// Set once the kernel refused a UDP_SEGMENT send on this socket (no checksum offload on the route, an old kernel):
+    /// its later batches go out as separate datagrams. See Engines/Linux/UdpSegmentation.
+    /// </summary>
+    public bool SegmentationRefused { get; set; }
+
     protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
 }
