@@ -15,7 +15,12 @@ def splice(benchmarks, text, begin, end):
 
 
 def publish(here, name, text, begin, end):
-    """Writes the section to HERE/NAME and splices it into the repository's BENCHMARKS.md."""
+    """Writes the section (and HERE/notes.md, the benchmark's analysis, when there is one) to HERE/NAME and splices it
+    into the repository's BENCHMARKS.md."""
+    notes = os.path.join(here, "notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            text = text.rstrip("\n") + "\n\n" + f.read().rstrip() + "\n"
     with open(os.path.join(here, name), "w") as f:
         f.write(text)
     splice(os.path.join(here, "..", "..", "BENCHMARKS.md"), text, begin, end)

@@ -73,9 +73,6 @@ def section(results, runs):
         lines += ["", f"- UdpSessions with offload vs without: **{ratio(offload, plain)}** the datagrams per CPU-second (target ≥ 2×).",
                   f"- C with offload vs UdpSessions with offload: **{ratio(c_offload, offload)}** (target ≤ 1.1×); "
                   f"C with offload vs C without: {ratio(c_offload, c_plain)}.", ""]
-    notes = os.path.join(HERE, "notes.md")
-    if os.path.exists(notes):
-        lines += [open(notes).read().rstrip(), ""]
     return "\n".join(lines) + "\n"
 
 

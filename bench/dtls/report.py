@@ -108,10 +108,6 @@ def section(results, runs):
         for server in SERVERS:
             if (config, server) in med:
                 out.append(f"| {config} | {server} | {' / '.join(fmt(v, 2) for v in med[(config, server)][4])} |")
-    notes = os.path.join(HERE, "notes.md")
-    if os.path.exists(notes):
-        with open(notes) as f:
-            out += ["", f.read().rstrip()]
     return "\n".join(out) + "\n"
 
 

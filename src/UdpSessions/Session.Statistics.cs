@@ -30,19 +30,7 @@ public sealed partial class Session
     }
 
     /// <summary>A datagram that left; <paramref name="onHomeThread"/> when counted by the session's own I/O thread.</summary>
-    internal void CountSent(int length, bool onHomeThread)
-    {
-        if (onHomeThread)
-        {
-            _datagramsSentByHome++;
-            _bytesSentByHome += length;
-        }
-        else
-        {
-            Interlocked.Increment(ref _datagramsSentByOthers);
-            Interlocked.Add(ref _bytesSentByOthers, length);
-        }
-    }
+    internal void CountSent(int length, bool onHomeThread) => CountSent(1, length, onHomeThread);
 
     /// <summary><paramref name="datagrams"/> datagrams of <paramref name="bytes"/> bytes in all that left in one send (a batch).</summary>
     internal void CountSent(int datagrams, int bytes, bool onHomeThread)
